@@ -1,0 +1,47 @@
+/**
+ * The compiled-in extensions: the ONE list of every extension this build of Legate has.
+ *
+ * Main thread, read once at startup to build the `ExtensionRegistry` (look-up by config
+ * type URL, then by Envoy extension name); `--disable-extensions` removes entries from
+ * that registry, not from this list. Adding an extension means adding its factory here
+ * and nowhere else: core code never imports `src/extensions/`. Envoy counterpart: the
+ * `extensions_build_config.bzl` list and the `REGISTER_FACTORY` calls it links in.
+ */
+import type { ExtensionFactory } from '../config/types.ts';
+import { fileAccessLogFactory } from '../extensions/access_loggers/file/config.ts';
+import {
+  stderrAccessLogFactory,
+  stdoutAccessLogFactory,
+} from '../extensions/access_loggers/stream/config.ts';
+import { routerFactory } from '../extensions/filters/http/router/config.ts';
+import { httpInspectorFactory } from '../extensions/filters/listener/http_inspector/config.ts';
+import { originalDstFactory } from '../extensions/filters/listener/original_dst/config.ts';
+import { tlsInspectorFactory } from '../extensions/filters/listener/tls_inspector/config.ts';
+import { echoFactory } from '../extensions/filters/network/echo/config.ts';
+import { httpConnectionManagerFactory } from '../extensions/filters/network/http_connection_manager/config.ts';
+import { tcpProxyFactory } from '../extensions/filters/network/tcp_proxy/config.ts';
+import { rawBufferFactory } from '../extensions/transport_sockets/raw_buffer/config.ts';
+import { tlsTransportSocketFactory } from '../extensions/transport_sockets/tls/config.ts';
+import { httpProtocolOptionsFactory } from '../extensions/upstreams/http/config.ts';
+
+export const compiledInExtensions: readonly ExtensionFactory[] = [
+  // Listener filters
+  httpInspectorFactory,
+  originalDstFactory,
+  tlsInspectorFactory,
+  // Network filters
+  echoFactory,
+  httpConnectionManagerFactory,
+  tcpProxyFactory,
+  // HTTP filters
+  routerFactory,
+  // Access loggers
+  fileAccessLogFactory,
+  stdoutAccessLogFactory,
+  stderrAccessLogFactory,
+  // Transport sockets
+  rawBufferFactory,
+  tlsTransportSocketFactory,
+  // Upstream protocol options
+  httpProtocolOptionsFactory,
+];

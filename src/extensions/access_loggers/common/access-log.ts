@@ -1,0 +1,29 @@
+/**
+ * The access logs of a filter (`repeated envoy.config.accesslog.v3.AccessLog`), resolved
+ * to the loggers' internal configs.
+ *
+ * Main thread, called by the factories of the HTTP connection manager, tcp_proxy and the
+ * router while a config loads. Each entry's logger has already been built by the
+ * resolver; an entry it could not resolve has been reported there and is left out.
+ * Envoy counterpart: `AccessLog::AccessLogFactory::fromProto`
+ * (`source/common/access_log/access_log_impl.cc`).
+ */
+import type { ExtensionContext, ProtoMessage } from '../../../config/types.ts';
+import type { NestedExtension } from '../../common/nested-extensions.ts';
+import { nestedExtensionOf } from '../../common/nested-extensions.ts';
+import { messageField, messageList } from '../../common/proto-fields.ts';
+
+/** `extension` is the logger, e.g. `envoy.access_loggers.file`. */
+export interface AccessLogConfig extends NestedExtension {
+  /** The decoded `AccessLogFilter`, as is; unset logs every request. */
+  readonly filter: ProtoMessage | undefined;
+}
+
+export function accessLogsOf(owner: ProtoMessage, field: string, ctx: ExtensionContext): AccessLogConfig[] {
+  const logs: AccessLogConfig[] = [];
+  for (const entry of messageList(owner, field)) {
+    const logger = nestedExtensionOf(entry, ctx);
+    if (logger !== undefined) logs.push({ ...logger, filter: messageField(entry, 'filter') });
+  }
+  return logs;
+}
