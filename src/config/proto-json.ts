@@ -739,9 +739,13 @@ export class ProtoJsonDecoder {
       const visit = (v: ProtoValue | undefined, s: PathStep): void => {
         if (isObject(v)) this.validateValue(fi.resolved as Type, v as ProtoMessage, s);
       };
-      if (fi.shape.map && isObject(value)) for (const [k, v] of Object.entries(value)) visit(v, keyStep(at, k));
-      else if (Array.isArray(value)) value.forEach((v, i) => visit(v, indexStep(at, i)));
-      else visit(value, at);
+      if (fi.shape.map && isObject(value)) {
+        for (const [k, v] of Object.entries(value)) visit(v, keyStep(at, k));
+      } else if (Array.isArray(value)) {
+        for (const [i, v] of value.entries()) visit(v, indexStep(at, i));
+      } else {
+        visit(value, at);
+      }
     }
   }
 
@@ -750,7 +754,11 @@ export class ProtoJsonDecoder {
     const name = fullName(type);
     if (name === 'google.protobuf.Any') {
       const inner = this.schema.lookupMessage(String(value['@type']));
-      if (inner !== undefined && !WELL_KNOWN_JSON.has(fullName(inner)) && wrapperKind(fullName(inner)) === undefined) {
+      if (
+        inner !== undefined &&
+        !WELL_KNOWN_JSON.has(fullName(inner)) &&
+        wrapperKind(fullName(inner)) === undefined
+      ) {
         this.validateTree(inner, value, step);
       }
       return;
