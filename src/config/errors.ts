@@ -82,8 +82,8 @@ export class IssueSink {
   readonly issues: ConfigIssue[] = [];
   locate: ((step: PathStep | undefined) => SourcePosition | undefined) | undefined;
 
-  error(step: PathStep | undefined, message: string): void {
-    this.add('invalid', step, message);
+  error(step: PathStep | undefined, message: string, source?: SourcePosition): void {
+    this.add('invalid', step, message, source);
   }
 
   unsupported(step: PathStep | undefined, message: string): void {
@@ -94,8 +94,8 @@ export class IssueSink {
     this.add('warning', step, message);
   }
 
-  private add(kind: IssueKind, step: PathStep | undefined, message: string): void {
-    const source = this.locate?.(step);
+  private add(kind: IssueKind, step: PathStep | undefined, message: string, at?: SourcePosition): void {
+    const source = at ?? this.locate?.(step);
     const issue: ConfigIssue = source
       ? { kind, path: formatPath(step), message, source }
       : { kind, path: formatPath(step), message };

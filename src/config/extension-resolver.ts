@@ -81,14 +81,10 @@ export function resolveExtensions(
 
     if (factory === undefined) {
       const where = formatPath(point.step);
-      if (
-        url === undefined &&
-        point.name !== undefined &&
-        schema.extensionConfigType(point.name) === undefined
-      ) {
+      if (untyped && point.name !== undefined && schema.extensionConfigType(point.name) === undefined) {
         sink.error(
           point.step,
-          `unknown extension '${point.name}': Envoy has no extension of that name, and no typed_config was given`,
+          `unknown extension '${point.name}': Envoy has no extension of that name, and ${url === undefined ? 'no typed_config was given' : `the untyped ${messageName} config names no type`}`,
         );
       } else if (url === undefined && point.name === undefined) {
         sink.error(point.step, 'an extension needs a typed_config (or at least a name)');
@@ -103,7 +99,7 @@ export function resolveExtensions(
     if (point.category !== undefined && !point.perRoute && factory.category !== point.category) {
       sink.error(
         point.step,
-        `${factory.name} is a ${factory.category} extension and cannot be used here, where a ${point.category} extension belongs`,
+        `${factory.name} is an extension of category ${factory.category} and cannot be used here, where the category is ${point.category}`,
       );
       continue;
     }

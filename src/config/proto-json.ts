@@ -276,6 +276,8 @@ export class ProtoJsonDecoder {
     const info = this.info(type);
     const out: ProtoMessage = {};
     const oneofSeen = new Map<string, string>();
+    // Fields that were given but failed to decode: reported once, not again as "required".
+    const failed = new Set<string>();
     for (const [key, raw] of Object.entries(json)) {
       const fi = info.byKey.get(key);
       if (fi === undefined) {
@@ -306,8 +308,9 @@ export class ProtoJsonDecoder {
       if (fi.deprecated) this.sink.warn(at, `'${fi.name}' is deprecated in Envoy's v3 API`);
       const value = this.decodeField(info, fi, raw, at);
       if (value !== undefined) out[fi.name] = value;
+      else failed.add(fi.name);
     }
-    if (this.validating && !info.validationDisabled) this.validateMessage(info, out, step);
+    if (this.validating && !info.validationDisabled) this.validateMessage(info, out, step, failed);
     // A typed_config that failed to decode has been reported; do not report its extension again.
     const configFailed =
       out['typed_config'] === undefined && ('typed_config' in json || 'typedConfig' in json);
@@ -329,16 +332,21 @@ export class ProtoJsonDecoder {
     else this.sink.error(at, message);
   }
 
-  private validateMessage(info: TypeInfo, msg: ProtoMessage, step: PathStep | undefined): void {
+  private validateMessage(
+    info: TypeInfo,
+    msg: ProtoMessage,
+    step: PathStep | undefined,
+    failed: ReadonlySet<string> = new Set(),
+  ): void {
     for (const fi of info.fields) {
-      if (fi.rules === undefined) continue;
+      if (fi.rules === undefined || failed.has(fi.name)) continue;
       const value = msg[fi.name];
       // A oneof member is only checked when it is the member set.
       if (value === undefined && fi.oneof !== undefined) continue;
       validateField(fi.shape, fi.rules, value, fi.implicit, fieldStep(step, fi.name), this.sink);
     }
     for (const oneof of info.requiredOneofs) {
-      if (!oneof.fields.some((f) => msg[f] !== undefined)) {
+      if (!oneof.fields.some((f) => msg[f] !== undefined || failed.has(f))) {
         this.sink.error(step, `one of ${oneof.fields.map((f) => `'${f}'`).join(', ')} is required`);
       }
     }
@@ -448,8 +456,9 @@ export class ProtoJsonDecoder {
   }
 
   private decodeEnum(e: protobuf.Enum, raw: unknown, at: PathStep): ProtoValue | undefined {
+    if (typeof raw === 'string' && /^-?\d+$/.test(raw)) return this.decodeEnum(e, Number(raw), at);
     if (typeof raw === 'string') {
-      if (raw in e.values) {
+      if (Object.hasOwn(e.values, raw)) {
         const opts = e.valuesOptions?.[raw];
         if (opts?.['deprecated'] === true)
           this.sink.warn(at, `enum value ${raw} is deprecated in Envoy's v3 API`);

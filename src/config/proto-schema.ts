@@ -94,14 +94,16 @@ function loadSchema(): ProtoSchema {
   const descriptor = protobufjsDescriptor();
   const BUNDLED = '<bundled>';
 
+  const resolved = new Map<string, string | undefined>();
   const resolveImport = (target: string): string | undefined => {
     if (target === 'google/protobuf/descriptor.proto') return descriptor;
     if (target.startsWith('google/protobuf/')) return BUNDLED; // protobufjs ships the well-known types
-    for (const dir of includeDirs) {
-      const candidate = path.join(dir, target);
-      if (fs.existsSync(candidate)) return candidate;
-    }
-    return undefined;
+    if (resolved.has(target)) return resolved.get(target);
+    const found = includeDirs
+      .map((dir) => path.join(dir, target))
+      .find((candidate) => fs.existsSync(candidate));
+    resolved.set(target, found);
+    return found;
   };
 
   // Skip files whose transitive imports the package does not ship, rather than fail.
@@ -143,7 +145,7 @@ function loadSchema(): ProtoSchema {
     return resolved === BUNDLED || resolved === undefined ? target : resolved;
   };
   root.loadSync(files, { keepCase: true });
-  root.resolveAll();
+  // Types are resolved lazily, as the decoder first meets them: most of the API is never used.
 
   const byName = new Map<string, Type>();
   const lookupMessage = (nameOrUrl: string): Type | undefined => {

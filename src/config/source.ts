@@ -55,7 +55,8 @@ export function parseConfigText(text: string, name: string, sink: IssueSink): Co
       const at = lineCounter.linePos(e.pos[0]);
       sink.error(
         undefined,
-        `${name}:${at.line}:${at.col}: ${e.code === 'DUPLICATE_KEY' ? 'duplicate key' : 'YAML syntax error'}: ${firstLine(e.message)}`,
+        `${e.code === 'DUPLICATE_KEY' ? 'duplicate key' : 'YAML syntax error'}: ${firstLine(e.message)}`,
+        { file: name, line: at.line, column: at.col },
       );
     }
     return undefined;

@@ -103,7 +103,14 @@ function checkRange(
   }
 }
 
-const durationShow = (v: number | bigint): string => `${Number(v) / 1e9}s`;
+/** Nanoseconds as a proto3 Duration string: 1000000n -> "0.001s", 1n -> "0.000000001s". */
+function durationShow(v: number | bigint): string {
+  const n = BigInt(v);
+  const sign = n < 0n ? '-' : '';
+  const abs = n < 0n ? -n : n;
+  const frac = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${sign}${abs / 1_000_000_000n}${frac === '' ? '' : `.${frac}`}s`;
+}
 
 function durationNanos(v: unknown): bigint | undefined {
   const r = rec(v);
