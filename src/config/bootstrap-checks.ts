@@ -15,42 +15,21 @@
  */
 import { isIP } from 'node:net';
 import type { IssueSink, PathStep } from './errors.ts';
-import { fieldStep, formatPath, indexStep } from './errors.ts';
+import { formatPath } from './errors.ts';
 import type { Resolution } from './extension-resolver.ts';
+import { at, isMessage, messageField, messageList, stringField } from './proto-fields.ts';
+import { validateTerminalFilters } from './terminal-filters.ts';
 import type { ProtoMessage, ProtoValue } from './types.ts';
 
-function messages(v: ProtoValue | undefined): ProtoMessage[] {
-  return Array.isArray(v)
-    ? (v.filter((x) => x !== null && typeof x === 'object' && !Array.isArray(x)) as ProtoMessage[])
-    : [];
-}
-
-function message(v: ProtoValue | undefined): ProtoMessage | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
-    ? (v as ProtoMessage)
-    : undefined;
-}
-
-function str(v: ProtoValue | undefined): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** Walks `path` (field names and indices) down from a step, for issue paths. */
-function at(step: PathStep | undefined, ...path: Array<string | number>): PathStep | undefined {
-  let s = step;
-  for (const p of path) s = typeof p === 'number' ? indexStep(s, p) : fieldStep(s, p);
-  return s;
-}
-
 export function checkBootstrap(bootstrap: ProtoMessage, resolution: Resolution, sink: IssueSink): void {
-  const staticResources = message(bootstrap['static_resources']);
+  const staticResources = messageField(bootstrap, 'static_resources');
   const root = at(undefined, 'static_resources');
   const clusterNames = checkClusters(entries(staticResources?.['clusters'], at(root, 'clusters')), sink);
-  checkListeners(entries(staticResources?.['listeners'], at(root, 'listeners')), sink);
+  checkListeners(entries(messageList(staticResources, 'listeners'), at(root, 'listeners')), resolution, sink);
 
   // Routes with validate_clusters: the clusters must be static ones. With CDS, the clusters
   // may arrive later, and Legate defers the check to the time the route table is used.
-  const dynamic = message(bootstrap['dynamic_resources']);
+  const dynamic = messageField(bootstrap, 'dynamic_resources');
   const hasCds = dynamic?.['cds_config'] !== undefined;
   for (const ref of resolution.clusterReferences) {
     if (clusterNames.has(ref.name)) continue;
@@ -66,20 +45,20 @@ export function checkBootstrap(bootstrap: ProtoMessage, resolution: Resolution, 
   if (dynamic !== undefined) {
     const dynStep = at(undefined, 'dynamic_resources');
     const sources: Array<[ProtoMessage | undefined, PathStep | undefined]> = [
-      [message(dynamic['ads_config']), at(dynStep, 'ads_config')],
+      [messageField(dynamic, 'ads_config'), at(dynStep, 'ads_config')],
       [
-        message(message(dynamic['cds_config'])?.['api_config_source']),
+        messageField(messageField(dynamic, 'cds_config'), 'api_config_source'),
         at(dynStep, 'cds_config', 'api_config_source'),
       ],
       [
-        message(message(dynamic['lds_config'])?.['api_config_source']),
+        messageField(messageField(dynamic, 'lds_config'), 'api_config_source'),
         at(dynStep, 'lds_config', 'api_config_source'),
       ],
     ];
     for (const [source, step] of sources) {
-      messages(source?.['grpc_services']).forEach((svc, i) => {
-        const name = str(message(svc['envoy_grpc'])?.['cluster_name']);
-        if (name !== undefined && !clusterNames.has(name)) {
+      messageList(source, 'grpc_services').forEach((svc, i) => {
+        const name = stringField(messageField(svc, 'envoy_grpc'), 'cluster_name');
+        if (name !== '' && !clusterNames.has(name)) {
           sink.error(
             at(step, 'grpc_services', i, 'envoy_grpc', 'cluster_name'),
             `unknown cluster '${name}': a gRPC config source needs a cluster from static_resources.clusters`,
@@ -96,13 +75,13 @@ interface Entry {
 }
 
 function entries(list: ProtoValue | undefined, step: PathStep | undefined): Entry[] {
-  return messages(list).map((msg, i) => ({ msg, step: at(step, i) }));
+  return (Array.isArray(list) ? list.filter(isMessage) : []).map((msg, i) => ({ msg, step: at(step, i) }));
 }
 
 function checkClusters(clusters: readonly Entry[], sink: IssueSink): Set<string> {
   const names = new Map<string, Entry>();
   for (const entry of clusters) {
-    const name = str(entry.msg['name']) ?? '';
+    const name = stringField(entry.msg, 'name');
     const first = names.get(name);
     if (first !== undefined && name !== '') {
       sink.error(at(entry.step, 'name'), `duplicate cluster name '${name}' (also ${formatPath(first.step)})`);
@@ -121,9 +100,9 @@ interface EndpointRef {
 
 function endpointsOf(cluster: ProtoMessage, cStep: PathStep | undefined): EndpointRef[] {
   const out: EndpointRef[] = [];
-  messages(message(cluster['load_assignment'])?.['endpoints']).forEach((locality, li) => {
-    messages(locality['lb_endpoints']).forEach((lbe, ei) => {
-      const address = message(message(lbe['endpoint'])?.['address']);
+  messageList(messageField(cluster, 'load_assignment'), 'endpoints').forEach((locality, li) => {
+    messageList(locality, 'lb_endpoints').forEach((lbe, ei) => {
+      const address = messageField(messageField(lbe, 'endpoint'), 'address');
       if (address !== undefined) {
         out.push({
           address,
@@ -137,14 +116,14 @@ function endpointsOf(cluster: ProtoMessage, cStep: PathStep | undefined): Endpoi
 
 function checkClusterType(cluster: ProtoMessage, cStep: PathStep | undefined, sink: IssueSink): void {
   if (cluster['cluster_type'] !== undefined) return; // a custom cluster: its factory decides
-  const type = str(cluster['type']) ?? 'STATIC';
+  const type = stringField(cluster, 'type', 'STATIC');
   const endpoints = endpointsOf(cluster, cStep);
   switch (type) {
     case 'STATIC':
       for (const ep of endpoints) {
-        const sa = message(ep.address['socket_address']);
-        const address = str(sa?.['address']);
-        if (address !== undefined && isIP(address) === 0 && sa?.['resolver_name'] === undefined) {
+        const sa = messageField(ep.address, 'socket_address');
+        const address = stringField(sa, 'address');
+        if (sa !== undefined && isIP(address) === 0 && stringField(sa, 'resolver_name') === '') {
           sink.error(
             at(ep.step, 'socket_address', 'address'),
             `malformed IP address: '${address}'; a STATIC cluster needs IP addresses (use STRICT_DNS or LOGICAL_DNS for host names)`,
@@ -161,7 +140,7 @@ function checkClusterType(cluster: ProtoMessage, cStep: PathStep | undefined, si
       }
       break;
     case 'ORIGINAL_DST': {
-      const policy = str(cluster['lb_policy']) ?? 'ROUND_ROBIN';
+      const policy = stringField(cluster, 'lb_policy', 'ROUND_ROBIN');
       if (policy !== 'CLUSTER_PROVIDED') {
         sink.error(
           at(cStep, 'lb_policy'),
@@ -190,29 +169,33 @@ function checkClusterType(cluster: ProtoMessage, cStep: PathStep | undefined, si
 }
 
 function addressKey(address: ProtoMessage | undefined): string | undefined {
-  const sa = message(address?.['socket_address']);
+  const sa = messageField(address, 'socket_address');
   if (sa !== undefined) {
     const port = sa['port_value'];
     if (port === undefined || port === 0) return undefined; // port 0: the kernel picks, never a clash
-    return `${str(sa['protocol']) ?? 'TCP'} ${str(sa['address']) ?? ''}:${String(port)}`;
+    return `${stringField(sa, 'protocol', 'TCP')} ${stringField(sa, 'address')}:${String(port)}`;
   }
-  const pipe = message(address?.['pipe']);
-  if (pipe !== undefined) return `pipe ${str(pipe['path']) ?? ''}`;
+  const pipe = messageField(address, 'pipe');
+  if (pipe !== undefined) return `pipe ${stringField(pipe, 'path')}`;
   return undefined;
 }
 
-function checkListeners(listeners: readonly Entry[], sink: IssueSink): void {
+function checkListeners(
+  listeners: readonly Entry[],
+  resolution: Resolution | undefined,
+  sink: IssueSink,
+): void {
   const names = new Map<string, Entry>();
   const addresses = new Map<string, Entry>();
   for (const { msg: listener, step: lStep } of listeners) {
-    const name = str(listener['name']);
-    if (name !== undefined && name !== '') {
+    const name = stringField(listener, 'name');
+    if (name !== '') {
       const first = names.get(name);
       if (first !== undefined)
         sink.error(at(lStep, 'name'), `duplicate listener name '${name}' (also ${formatPath(first.step)})`);
       else names.set(name, { msg: listener, step: lStep });
     }
-    const key = addressKey(message(listener['address']));
+    const key = addressKey(messageField(listener, 'address'));
     if (key !== undefined) {
       const first = addresses.get(key);
       if (first !== undefined) {
@@ -224,10 +207,24 @@ function checkListeners(listeners: readonly Entry[], sink: IssueSink): void {
         addresses.set(key, { msg: listener, step: lStep });
       }
     }
-    const chains = messages(listener['filter_chains']);
+    const chains = messageList(listener, 'filter_chains');
     const isApiListener = listener['api_listener'] !== undefined;
     if (chains.length === 0 && listener['default_filter_chain'] === undefined && !isApiListener) {
       sink.error(lStep, 'a listener needs at least one filter chain (filter_chains or default_filter_chain)');
+    }
+    if (resolution !== undefined) {
+      const allChains: Array<[ProtoMessage | undefined, PathStep | undefined]> = [
+        ...chains.map((c, ci): [ProtoMessage, PathStep | undefined] => [c, at(lStep, 'filter_chains', ci)]),
+        [messageField(listener, 'default_filter_chain'), at(lStep, 'default_filter_chain')],
+      ];
+      for (const [chain, chainStep] of allChains) {
+        const filters = messageList(chain, 'filters').map((f, fi) => ({
+          name: stringField(f, 'name'),
+          step: at(chainStep, 'filters', fi),
+          resolved: resolution.extensions.get(f),
+        }));
+        validateTerminalFilters(filters, 'network', (step, message) => sink.error(step, message));
+      }
     }
     const matches = new Map<string, number>();
     chains.forEach((chain, ci) => {
@@ -250,7 +247,7 @@ function checkListeners(listeners: readonly Entry[], sink: IssueSink): void {
 /** A filesystem xDS file: its listeners and clusters must be uniquely named, like a static bootstrap's. */
 export function checkResources(response: ProtoMessage, sink: IssueSink): void {
   const all = entries(response['resources'], at(undefined, 'resources'));
-  const ofType = (suffix: string): Entry[] => all.filter((e) => (str(e.msg['@type']) ?? '').endsWith(suffix));
+  const ofType = (suffix: string): Entry[] => all.filter((e) => stringField(e.msg, '@type').endsWith(suffix));
   checkClusters(ofType('.config.cluster.v3.Cluster'), sink);
-  checkListeners(ofType('.config.listener.v3.Listener'), sink);
+  checkListeners(ofType('.config.listener.v3.Listener'), undefined, sink);
 }

@@ -62,6 +62,14 @@ export function resolveExtensions(
           : undefined;
       if (typedConfig === undefined) continue; // a disabled entry with no config
     }
+    if (point.owner['config_discovery'] !== undefined) {
+      // Extension config discovery: the filter's config comes from an ECDS server.
+      sink.unsupported(
+        fieldStep(point.step, 'config_discovery'),
+        `not supported by Legate: dynamic filter config (ECDS) at ${formatPath(point.step)}`,
+      );
+      continue;
+    }
     const url = typedConfig === undefined ? undefined : String(typedConfig['@type']);
     const messageName = url === undefined ? undefined : messageNameOf(url);
     let factory: ExtensionFactory | undefined;
@@ -128,6 +136,7 @@ export function resolveExtensions(
     const ctx: ExtensionContext = {
       step: configStep,
       error: (step, message) => sink.error(step, message),
+      unsupported: (step, message) => sink.unsupported(step, message),
       warn: (step, message) => sink.warn(step, message),
       extensionOf: (owner) => extensions.get(owner),
       requireCluster: (name, step) => {

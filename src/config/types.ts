@@ -26,6 +26,8 @@ export interface ExtensionContext {
   /** Path of the typed config being built, for errors. */
   readonly step: PathStep | undefined;
   error(step: PathStep | undefined, message: string): void;
+  /** Valid Envoy config that Legate does not implement (a feature of an extension it has). */
+  unsupported(step: PathStep | undefined, message: string): void;
   warn(step: PathStep | undefined, message: string): void;
   /** The resolved extension for a nested extension-bearing message (e.g. one `HttpFilter`). */
   extensionOf(owner: ProtoMessage): ResolvedExtension | undefined;
@@ -48,6 +50,11 @@ export interface ExtensionFactory<C = unknown> {
   readonly routeConfigTypes?: readonly string[];
   /** Other names it answers to (Envoy's deprecated aliases). */
   readonly aliases?: readonly string[];
+  /**
+   * A filter that ends its chain (the router, tcp_proxy, the HTTP connection manager):
+   * Envoy's `isTerminalFilterByProto`. Only it may stand last in a filter chain.
+   */
+  readonly terminal?: boolean;
   /** Builds the internal config the runtime uses from the decoded, validated message. */
   createConfig(config: ProtoMessage, ctx: ExtensionContext): C;
 }

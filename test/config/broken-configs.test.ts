@@ -645,6 +645,46 @@ ${CLUSTER_C}`,
     ],
   },
   {
+    name: 'a terminal network filter (tcp_proxy) before another network filter is rejected',
+    yaml: `static_resources:
+  listeners:
+  - name: l
+    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { "@type": ${TCP_PROXY_TYPE}, stat_prefix: t, cluster: c }
+      - name: envoy.filters.network.echo
+        typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.echo.v3.Echo }
+${CLUSTER_C}
+`,
+    expect: [
+      {
+        path: 'static_resources.listeners[0].filter_chains[0].filters[0]',
+        message:
+          'terminal filter named envoy.filters.network.tcp_proxy of type envoy.filters.network.tcp_proxy must be the last filter in a network filter chain',
+      },
+    ],
+  },
+  {
+    name: 'an HTTP filter whose config comes from ECDS (config_discovery) is reported as unsupported',
+    yaml: withHcm(`${ROUTE_CONFIG}
+          http_filters:
+          - name: dynamic_filter
+            config_discovery:
+              config_source: { ads: {} }
+              type_urls: [type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer]
+          - name: envoy.filters.http.router
+            typed_config: { "@type": ${ROUTER_TYPE} }`),
+    expect: [
+      {
+        kind: 'unsupported',
+        path: `${HCM}.http_filters[0].config_discovery`,
+        message: `not supported by Legate: dynamic filter config (ECDS) at ${HCM}.http_filters[0]`,
+      },
+    ],
+  },
+  {
     name: 'the router before another HTTP filter is rejected: a terminal filter must be last',
     yaml: withHcm(`${ROUTE_CONFIG}
           http_filters:

@@ -24,7 +24,6 @@ import { stdoutAccessLogFactory } from '../../src/extensions/access_loggers/stre
 import { routerFactory } from '../../src/extensions/filters/http/router/config.ts';
 import { httpConnectionManagerFactory } from '../../src/extensions/filters/network/http_connection_manager/config.ts';
 import { tcpProxyFactory } from '../../src/extensions/filters/network/tcp_proxy/config.ts';
-import type { FilterFactory } from '../../src/extensions/filters/types.ts';
 import { tlsTransportSocketFactory } from '../../src/extensions/transport_sockets/tls/config.ts';
 import { httpProtocolOptionsFactory } from '../../src/extensions/upstreams/http/config.ts';
 
@@ -61,6 +60,7 @@ function fakeContext(
   const ctx: ExtensionContext = {
     step: FILTER_STEP,
     error: (step, message) => rec.errors.push({ path: formatPath(step), message }),
+    unsupported: (step, message) => rec.errors.push({ path: formatPath(step), message }),
     warn: (step, message) => rec.warnings.push({ path: formatPath(step), message }),
     extensionOf: (owner) => built.get(owner),
     requireCluster: (name, step) => rec.clusters.push({ name, path: formatPath(step) }),
@@ -89,7 +89,7 @@ function resolve(
 }
 
 /** A non-terminal HTTP filter, standing in for any filter that is not the router. */
-const noopHttpFilter: FilterFactory<Record<string, never>> = {
+const noopHttpFilter: ExtensionFactory<Record<string, never>> = {
   name: 'test.filters.http.noop',
   category: 'envoy.filters.http',
   configTypes: ['test.Noop'],

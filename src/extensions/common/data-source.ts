@@ -7,8 +7,9 @@
  * paths it does not open. Envoy counterpart: `Config::DataSource::read`
  * (`source/common/config/datasource.h`), which the runtime side will mirror.
  */
+
+import { bytesField, messageField, stringField } from '../../config/proto-fields.ts';
 import type { ProtoMessage } from '../../config/types.ts';
-import { bytesField, messageField, stringField } from './proto-fields.ts';
 
 export type DataSource =
   | { readonly filename: string; readonly watchedDirectory?: string }

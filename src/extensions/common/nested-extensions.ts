@@ -9,8 +9,9 @@
  * out. Envoy counterpart: each config consumer's own `Config::Utility::getAndCheckFactory`
  * call for its nested `TypedExtensionConfig`s.
  */
+
+import { messageList, stringField } from '../../config/proto-fields.ts';
 import type { ExtensionContext, ProtoMessage } from '../../config/types.ts';
-import { messageList, stringField } from './proto-fields.ts';
 
 export interface NestedExtension {
   /** The `name` given beside the config (may be empty where the message has none). */

@@ -8,10 +8,11 @@
  * Envoy counterpart: `AccessLog::AccessLogFactory::fromProto`
  * (`source/common/access_log/access_log_impl.cc`).
  */
+
+import { messageField, messageList } from '../../../config/proto-fields.ts';
 import type { ExtensionContext, ProtoMessage } from '../../../config/types.ts';
 import type { NestedExtension } from '../../common/nested-extensions.ts';
 import { nestedExtensionOf } from '../../common/nested-extensions.ts';
-import { messageField, messageList } from '../../common/proto-fields.ts';
 
 /** `extension` is the logger, e.g. `envoy.access_loggers.file`. */
 export interface AccessLogConfig extends NestedExtension {

@@ -8,12 +8,13 @@
  * `HttpSubstitutionFormatUtils::defaultSubstitutionFormatter`
  * (`source/common/formatter/substitution_format_string.cc`).
  */
+
+import { boolField, messageField, stringField } from '../../../config/proto-fields.ts';
 import type { ExtensionContext, ProtoMessage } from '../../../config/types.ts';
 import type { DataSource } from '../../common/data-source.ts';
 import { dataSourceField } from '../../common/data-source.ts';
 import type { NestedExtension } from '../../common/nested-extensions.ts';
 import { nestedExtensionsOf } from '../../common/nested-extensions.ts';
-import { boolField, messageField, stringField } from '../../common/proto-fields.ts';
 
 /** Envoy's default access log format (`config_access_log_default_format`), newline included. */
 export const DEFAULT_ACCESS_LOG_FORMAT =

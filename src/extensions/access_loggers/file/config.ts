@@ -7,8 +7,9 @@
  * starts, not at validation. Envoy counterpart: `FileAccessLogFactory`
  * (`source/extensions/access_loggers/file/config.cc`).
  */
+
+import { messageField, stringField } from '../../../config/proto-fields.ts';
 import type { ExtensionFactory } from '../../../config/types.ts';
-import { messageField, stringField } from '../../common/proto-fields.ts';
 import type { AccessLogFormat } from '../common/format.ts';
 import { defaultAccessLogFormat, jsonFormat, substitutionFormatOf, textFormat } from '../common/format.ts';
 

@@ -6,8 +6,9 @@
  * Envoy counterpart: `StdoutAccessLogFactory` and `StderrAccessLogFactory`
  * (`source/extensions/access_loggers/stream/config.cc`).
  */
+
+import { messageField } from '../../../config/proto-fields.ts';
 import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../config/types.ts';
-import { messageField } from '../../common/proto-fields.ts';
 import type { AccessLogFormat } from '../common/format.ts';
 import { defaultAccessLogFormat, substitutionFormatOf } from '../common/format.ts';
 

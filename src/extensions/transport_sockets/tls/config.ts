@@ -16,9 +16,6 @@
 
 import { durationMs } from '../../../config/durations.ts';
 import type { PathStep } from '../../../config/errors.ts';
-import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../config/types.ts';
-import type { DataSource } from '../../common/data-source.ts';
-import { dataSourceField, dataSourceOf } from '../../common/data-source.ts';
 import {
   at,
   boolField,
@@ -29,7 +26,10 @@ import {
   numberField,
   stringField,
   stringList,
-} from '../../common/proto-fields.ts';
+} from '../../../config/proto-fields.ts';
+import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../config/types.ts';
+import type { DataSource } from '../../common/data-source.ts';
+import { dataSourceField, dataSourceOf } from '../../common/data-source.ts';
 
 export const DOWNSTREAM_TLS_CONTEXT = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 export const UPSTREAM_TLS_CONTEXT = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';

@@ -9,9 +9,6 @@
  * `ProtocolOptionsConfigImpl` (`source/extensions/upstreams/http/config.cc`).
  */
 import { durationMs } from '../../../config/durations.ts';
-import type { ExtensionFactory, ProtoMessage } from '../../../config/types.ts';
-import type { NestedExtension } from '../../common/nested-extensions.ts';
-import { nestedExtensionsOf } from '../../common/nested-extensions.ts';
 import {
   at,
   boolField,
@@ -19,7 +16,10 @@ import {
   messageField,
   numberField,
   stringField,
-} from '../../common/proto-fields.ts';
+} from '../../../config/proto-fields.ts';
+import type { ExtensionFactory, ProtoMessage } from '../../../config/types.ts';
+import type { NestedExtension } from '../../common/nested-extensions.ts';
+import { nestedExtensionsOf } from '../../common/nested-extensions.ts';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 const DEFAULT_MAX_HEADERS_COUNT = 100;

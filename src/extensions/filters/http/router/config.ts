@@ -6,13 +6,14 @@
  * connection manager's factory requires it last. Envoy counterpart: `RouterFilterConfig`
  * (`source/extensions/filters/http/router/config.cc`) and `Router::FilterConfig`.
  */
+
 import { durationMs } from '../../../../config/durations.ts';
+import { boolField, messageField, stringList } from '../../../../config/proto-fields.ts';
+import type { ExtensionFactory } from '../../../../config/types.ts';
 import type { AccessLogConfig } from '../../../access_loggers/common/access-log.ts';
 import { accessLogsOf } from '../../../access_loggers/common/access-log.ts';
 import type { NestedExtension } from '../../../common/nested-extensions.ts';
 import { nestedExtensionsOf } from '../../../common/nested-extensions.ts';
-import { boolField, messageField, stringList } from '../../../common/proto-fields.ts';
-import type { FilterFactory } from '../../types.ts';
 
 export interface RouterConfig {
   readonly dynamicStats: boolean;
@@ -29,7 +30,7 @@ export interface RouterConfig {
   readonly upstreamHttpFilters: readonly NestedExtension[];
 }
 
-export const routerFactory: FilterFactory<RouterConfig> = {
+export const routerFactory: ExtensionFactory<RouterConfig> = {
   name: 'envoy.filters.http.router',
   category: 'envoy.filters.http',
   configTypes: ['envoy.extensions.filters.http.router.v3.Router'],

@@ -6,11 +6,12 @@
  * Main thread (config load); the message has no settings. Envoy counterpart:
  * `HttpInspectorConfigFactory` (`source/extensions/filters/listener/http_inspector/config.cc`).
  */
-import type { FilterFactory } from '../../types.ts';
+
+import type { ExtensionFactory } from '../../../../config/types.ts';
 
 export type HttpInspectorConfig = Record<string, never>;
 
-export const httpInspectorFactory: FilterFactory<HttpInspectorConfig> = {
+export const httpInspectorFactory: ExtensionFactory<HttpInspectorConfig> = {
   name: 'envoy.filters.listener.http_inspector',
   category: 'envoy.filters.listener',
   configTypes: ['envoy.extensions.filters.listener.http_inspector.v3.HttpInspector'],

@@ -6,11 +6,12 @@
  * Main thread (config load); the message has no settings. Envoy counterpart:
  * `OriginalDstConfigFactory` (`source/extensions/filters/listener/original_dst/config.cc`).
  */
-import type { FilterFactory } from '../../types.ts';
+
+import type { ExtensionFactory } from '../../../../config/types.ts';
 
 export type OriginalDstConfig = Record<string, never>;
 
-export const originalDstFactory: FilterFactory<OriginalDstConfig> = {
+export const originalDstFactory: ExtensionFactory<OriginalDstConfig> = {
   name: 'envoy.filters.listener.original_dst',
   category: 'envoy.filters.listener',
   configTypes: ['envoy.extensions.filters.listener.original_dst.v3.OriginalDst'],

@@ -6,8 +6,9 @@
  * `TlsInspector::Config` (`source/extensions/filters/listener/tls_inspector/`): the
  * initial read buffer defaults to the largest ClientHello it will read, 64 KiB.
  */
-import { boolField, numberField } from '../../../common/proto-fields.ts';
-import type { FilterFactory } from '../../types.ts';
+
+import { boolField, numberField } from '../../../../config/proto-fields.ts';
+import type { ExtensionFactory } from '../../../../config/types.ts';
 
 /** Envoy's `TlsInspector::Config::TLS_MAX_CLIENT_HELLO`. */
 export const MAX_CLIENT_HELLO_BYTES = 64 * 1024;
@@ -17,7 +18,7 @@ export interface TlsInspectorConfig {
   readonly initialReadBufferSize: number;
 }
 
-export const tlsInspectorFactory: FilterFactory<TlsInspectorConfig> = {
+export const tlsInspectorFactory: ExtensionFactory<TlsInspectorConfig> = {
   name: 'envoy.filters.listener.tls_inspector',
   category: 'envoy.filters.listener',
   configTypes: ['envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'],

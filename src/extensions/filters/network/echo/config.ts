@@ -5,11 +5,12 @@
  * Main thread (config load). Envoy counterpart: `EchoConfigFactory`
  * (`source/extensions/filters/network/echo/config.cc`), terminal like here.
  */
-import type { FilterFactory } from '../../types.ts';
+
+import type { ExtensionFactory } from '../../../../config/types.ts';
 
 export type EchoConfig = Record<string, never>;
 
-export const echoFactory: FilterFactory<EchoConfig> = {
+export const echoFactory: ExtensionFactory<EchoConfig> = {
   name: 'envoy.filters.network.echo',
   category: 'envoy.filters.network',
   configTypes: ['envoy.extensions.filters.network.echo.v3.Echo'],

@@ -18,10 +18,6 @@
 
 import { durationMs } from '../../../../config/durations.ts';
 import type { PathStep } from '../../../../config/errors.ts';
-import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../../config/types.ts';
-import type { AccessLogConfig } from '../../../access_loggers/common/access-log.ts';
-import { accessLogsOf } from '../../../access_loggers/common/access-log.ts';
-import type { NestedExtension } from '../../../common/nested-extensions.ts';
 import {
   at,
   boolField,
@@ -31,8 +27,12 @@ import {
   numberField,
   stringField,
   stringList,
-} from '../../../common/proto-fields.ts';
-import type { FilterFactory } from '../../types.ts';
+} from '../../../../config/proto-fields.ts';
+import { type ChainedFilter, validateTerminalFilters } from '../../../../config/terminal-filters.ts';
+import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../../config/types.ts';
+import type { AccessLogConfig } from '../../../access_loggers/common/access-log.ts';
+import { accessLogsOf } from '../../../access_loggers/common/access-log.ts';
+import type { NestedExtension } from '../../../common/nested-extensions.ts';
 
 export const CODEC_TYPES = ['AUTO', 'HTTP1', 'HTTP2', 'HTTP3'] as const;
 export type CodecType = (typeof CODEC_TYPES)[number];
@@ -166,16 +166,7 @@ export interface HttpConnectionManagerConfig {
   readonly tracing: ProtoMessage | undefined;
 }
 
-/** Envoy's `isTerminalFilterByProto`, read off the factory (see `filters/types.ts`). */
-function isTerminal(factory: ExtensionFactory): boolean {
-  return 'terminal' in factory && factory.terminal === true;
-}
-
-/**
- * One HTTP filter chain, as `Http::FilterChainHelper::processFilters` builds it. Positions
- * count every configured filter, so an optional filter Legate lacks that stands last
- * still leaves the router "not last", as in Envoy.
- */
+/** One HTTP filter chain, as `Http::FilterChainHelper::processFilters` builds it. */
 function httpFilterChain(
   filters: readonly ProtoMessage[],
   listStep: PathStep | undefined,
@@ -183,6 +174,7 @@ function httpFilterChain(
   ctx: ExtensionContext,
 ): HttpFilterConfig[] {
   const chain: HttpFilterConfig[] = [];
+  const chained: ChainedFilter[] = [];
   filters.forEach((filter, i) => {
     const step = at(listStep, i);
     const name = stringField(filter, 'name');
@@ -194,29 +186,11 @@ function httpFilterChain(
         `the last (terminal) filter (${name}) in the chain cannot be disabled by default`,
       );
     }
-    if (filter['config_discovery'] !== undefined) {
-      ctx.error(
-        at(step, 'config_discovery'),
-        `filter ${name}: dynamic filter config (ECDS) is not supported by Legate`,
-      );
-      return;
-    }
     // Unresolved: an optional filter Legate lacks is skipped, as Envoy skips one it lacks;
-    // anything else has been reported by the resolver.
+    // anything else (ECDS included) has been reported by the resolver.
     const resolved = ctx.extensionOf(filter);
+    chained.push({ name, step, resolved });
     if (resolved === undefined) return;
-    const terminal = isTerminal(resolved.factory);
-    if (terminal && !last) {
-      ctx.error(
-        step,
-        `terminal filter named ${name} of type ${resolved.name} must be the last filter in a ${chainType} filter chain`,
-      );
-    } else if (!terminal && last) {
-      ctx.error(
-        step,
-        `non-terminal filter named ${name} of type ${resolved.name} is the last filter in a ${chainType} filter chain`,
-      );
-    }
     chain.push({
       name,
       extension: resolved.name,
@@ -226,6 +200,7 @@ function httpFilterChain(
       isOptional: boolField(filter, 'is_optional'),
     });
   });
+  validateTerminalFilters(chained, chainType, (step, message) => ctx.error(step, message));
   return chain;
 }
 
@@ -341,7 +316,7 @@ function checkMutuallyExclusive(m: ProtoMessage, ctx: ExtensionContext): void {
   }
 }
 
-export const httpConnectionManagerFactory: FilterFactory<HttpConnectionManagerConfig> = {
+export const httpConnectionManagerFactory: ExtensionFactory<HttpConnectionManagerConfig> = {
   name: 'envoy.filters.network.http_connection_manager',
   category: 'envoy.filters.network',
   configTypes: ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'],

@@ -10,9 +10,6 @@
  * `TcpProxy::Config` (`source/common/tcp_proxy/tcp_proxy.cc`).
  */
 import { durationMs } from '../../../../config/durations.ts';
-import type { ProtoMessage } from '../../../../config/types.ts';
-import type { AccessLogConfig } from '../../../access_loggers/common/access-log.ts';
-import { accessLogsOf } from '../../../access_loggers/common/access-log.ts';
 import {
   at,
   boolField,
@@ -20,8 +17,10 @@ import {
   messageList,
   numberField,
   stringField,
-} from '../../../common/proto-fields.ts';
-import type { FilterFactory } from '../../types.ts';
+} from '../../../../config/proto-fields.ts';
+import type { ExtensionFactory, ProtoMessage } from '../../../../config/types.ts';
+import type { AccessLogConfig } from '../../../access_loggers/common/access-log.ts';
+import { accessLogsOf } from '../../../access_loggers/common/access-log.ts';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 
@@ -54,7 +53,7 @@ export interface TcpProxyConfig {
   readonly onDemand: ProtoMessage | undefined;
 }
 
-export const tcpProxyFactory: FilterFactory<TcpProxyConfig> = {
+export const tcpProxyFactory: ExtensionFactory<TcpProxyConfig> = {
   name: 'envoy.filters.network.tcp_proxy',
   category: 'envoy.filters.network',
   configTypes: ['envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy'],

@@ -1,5 +1,5 @@
 /**
- * Typed reads of decoded proto messages, with Envoy's defaults, for extension factories.
+ * Typed reads of decoded proto messages, with Envoy's defaults, for extension factories and the config layer's own checks.
  *
  * Pure functions, main thread (factories run while a config loads). The decoder has
  * already enforced every field's type, so a value of the wrong shape here is a bug and
@@ -7,9 +7,9 @@
  * `source/common/protobuf/utility.h`; wrapper types decode to plain values, so one reader
  * serves both a `uint32` and a `UInt32Value`.
  */
-import type { PathStep } from '../../config/errors.ts';
-import { fieldStep, indexStep } from '../../config/errors.ts';
-import type { ProtoMessage, ProtoValue } from '../../config/types.ts';
+import type { PathStep } from './errors.ts';
+import { fieldStep, indexStep } from './errors.ts';
+import type { ProtoMessage, ProtoValue } from './types.ts';
 
 export function isMessage(v: ProtoValue | undefined): v is ProtoMessage {
   return (
