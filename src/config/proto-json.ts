@@ -122,6 +122,9 @@ const INT_RANGES: Record<string, readonly [bigint, bigint]> = {
 
 const MAX_DURATION_SECONDS = 315_576_000_000;
 
+/** Per-type field tables, built once per process (the schema is loaded once). */
+const typeInfos = new WeakMap<Type, TypeInfo>();
+
 /** Describes a JSON value for an error message: `number 8080`, `a list`, `"abc"`. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -173,7 +176,6 @@ export class ProtoJsonDecoder {
    * the two documents and calls `validate()` on the merged result.
    */
   validating = true;
-  private readonly infos = new WeakMap<Type, TypeInfo>();
 
   private readonly schema: ProtoSchema;
   private readonly sink: IssueSink;
@@ -195,7 +197,7 @@ export class ProtoJsonDecoder {
 
   /** Decodes a message-typed value, honouring the well-known types' special JSON forms. */
   decodeMessageValue(type: Type, json: unknown, step: PathStep | undefined): ProtoValue | undefined {
-    const name = fullName(type);
+    const name = this.info(type).name;
     const wrapped = wrapperKind(name);
     if (wrapped !== undefined) return this.decodeScalar(wrapped, json, step, name);
     if (WELL_KNOWN_JSON.has(name)) return this.decodeWellKnown(name, json, step);
@@ -203,7 +205,7 @@ export class ProtoJsonDecoder {
   }
 
   private info(type: Type): TypeInfo {
-    let info = this.infos.get(type);
+    let info = typeInfos.get(type);
     if (info !== undefined) return info;
     const fields: FieldInfo[] = [];
     const byKey = new Map<string, FieldInfo>();
@@ -264,7 +266,7 @@ export class ProtoJsonDecoder {
       namedExtension:
         nameField?.shape.kind === 'string' && configField?.shape.messageType === 'google.protobuf.Any',
     };
-    this.infos.set(type, info);
+    typeInfos.set(type, info);
     return info;
   }
 
@@ -687,7 +689,7 @@ export class ProtoJsonDecoder {
       }
       return undefined;
     }
-    const name = fullName(type);
+    const name = this.info(type).name;
     const rest: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(raw)) if (k !== '@type') rest[k] = v;
     if (TYPED_STRUCTS.has(name)) return this.decodeTypedStruct(name, rest, at);
@@ -760,7 +762,7 @@ export class ProtoJsonDecoder {
 
   /** Descends into a message-typed value; well-known types hold no rules, an Any holds its message. */
   private validateValue(type: Type, value: ProtoMessage, step: PathStep): void {
-    const name = fullName(type);
+    const name = this.info(type).name;
     if (name === 'google.protobuf.Any') {
       const inner = this.schema.lookupMessage(String(value['@type']));
       if (

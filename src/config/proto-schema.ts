@@ -84,6 +84,16 @@ function listApiFiles(dir: string, out: string[] = []): string[] {
 const EXTENSION_TAG_RE = /\[#extension: *([\w.-]+)\]/g;
 const PACKAGE_RE = /^package\s+([\w.]+)\s*;/m;
 const TOP_LEVEL_MESSAGE_RE = /^message\s+(\w+)\s*\{/gm;
+/** The well-known types protobufjs ships as JSON (descriptor.proto is parsed from its file). */
+const BUNDLED_FILES = [
+  'google/protobuf/any.proto',
+  'google/protobuf/duration.proto',
+  'google/protobuf/empty.proto',
+  'google/protobuf/field_mask.proto',
+  'google/protobuf/struct.proto',
+  'google/protobuf/timestamp.proto',
+  'google/protobuf/wrappers.proto',
+];
 const IMPORT_RE = /^import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
 
 function loadSchema(): ProtoSchema {
@@ -138,14 +148,17 @@ function loadSchema(): ProtoSchema {
     else skipped.push(path.relative(deps, file));
   }
 
+  // Parse the sources already read, rather than Root.loadSync: that reads every file again
+  // and then resolves every type of the API, most of which a config never touches. Types
+  // are resolved lazily, as the decoder first meets them.
   const root = new protobuf.Root();
-  root.resolvePath = (_origin: string, target: string): string => {
-    if (path.isAbsolute(target)) return target;
-    const resolved = resolveImport(target);
-    return resolved === BUNDLED || resolved === undefined ? target : resolved;
-  };
-  root.loadSync(files, { keepCase: true });
-  // Types are resolved lazily, as the decoder first meets them: most of the API is never used.
+  for (const name of BUNDLED_FILES) {
+    const bundled = protobuf.common.get(name);
+    if (bundled?.nested !== undefined) root.addJSON(bundled.nested);
+  }
+  for (const [file, ok] of loadable) {
+    if (ok) protobuf.parse(sources.get(file) ?? '', root, { keepCase: true });
+  }
 
   const byName = new Map<string, Type>();
   const lookupMessage = (nameOrUrl: string): Type | undefined => {
