@@ -18,11 +18,13 @@ import { httpInspectorFactory } from '../extensions/filters/listener/http_inspec
 import { originalDstFactory } from '../extensions/filters/listener/original_dst/config.ts';
 import { tlsInspectorFactory } from '../extensions/filters/listener/tls_inspector/config.ts';
 import { echoFactory } from '../extensions/filters/network/echo/config.ts';
+import { echoRuntime } from '../extensions/filters/network/echo/filter.ts';
 import { httpConnectionManagerFactory } from '../extensions/filters/network/http_connection_manager/config.ts';
 import { tcpProxyFactory } from '../extensions/filters/network/tcp_proxy/config.ts';
 import { rawBufferFactory } from '../extensions/transport_sockets/raw_buffer/config.ts';
 import { tlsTransportSocketFactory } from '../extensions/transport_sockets/tls/config.ts';
 import { httpProtocolOptionsFactory } from '../extensions/upstreams/http/config.ts';
+import type { NetworkFilterRuntime } from '../network/types.ts';
 
 export const compiledInExtensions: readonly ExtensionFactory[] = [
   // Listener filters
@@ -45,3 +47,10 @@ export const compiledInExtensions: readonly ExtensionFactory[] = [
   // Upstream protocol options
   httpProtocolOptionsFactory,
 ];
+
+/**
+ * The data-path halves of the network filters above, which workers instantiate per
+ * connection. A filter whose config factory is listed above but whose runtime is not
+ * listed here validates, but a server refuses to start with it.
+ */
+export const compiledInNetworkFilters: readonly NetworkFilterRuntime[] = [echoRuntime];

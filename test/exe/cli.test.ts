@@ -32,12 +32,6 @@ test('validate mode prints OK and exits 0 for the bundled default config', () =>
   assert.equal(r.code, 0);
 });
 
-test('serve mode (npm start) checks the default config and says the server is not built yet', () => {
-  const r = legate('-c', 'configs/legate.yaml');
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, /configuration 'configs\/legate\.yaml' OK \(mode serve\)/);
-});
-
 test('validate mode lists every error with file:line:col and path, then exits 1', () => {
   using cfg = tempConfig(
     [

@@ -1,0 +1,190 @@
+/**
+ * A server connection: a `net.Socket` with read and write filter chains, write-buffer
+ * watermarks and close semantics.
+ *
+ * Worker thread that accepted it, for its whole life. Owns the socket and the filter
+ * instances. Reads go through the read filters in order; writes through the write filters
+ * in reverse order (none yet), then to the socket. When the socket's write buffer passes
+ * `per_connection_buffer_limit_bytes` the callbacks hear "above high watermark" (a filter
+ * then stops reading the other side) and "below low watermark" once it drains, so memory per
+ * connection stays bounded. Half-close is kept: the peer's FIN reaches the filters as
+ * `endStream`. Envoy counterpart: `Network::ConnectionImpl`, `FilterManagerImpl`.
+ */
+import type net from 'node:net';
+import type { Dispatcher } from '../event/types.ts';
+import type {
+  Connection,
+  ConnectionCallbacks,
+  ConnectionCloseType,
+  ConnectionEvent,
+  ConnectionState,
+  FilterManager,
+  ReadFilter,
+  ReadFilterCallbacks,
+  WriteFilter,
+} from './types.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+export class ConnectionImpl implements Connection, FilterManager, ReadFilterCallbacks {
+  readonly id: number;
+  readonly dispatcher: Dispatcher;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  private readonly socket: net.Socket;
+  private readonly readFilters: ReadFilter[] = [];
+  private readonly writeFilters: WriteFilter[] = [];
+  private readonly callbacks: ConnectionCallbacks[] = [];
+  private stateValue: ConnectionState = 'Open';
+  private readDisableCount = 0;
+  private aboveHighWatermark = false;
+  private localClose = false;
+  /** Index of the read filter to resume from after a StopIteration. */
+  private stoppedAt = -1;
+  private pendingEndStream = false;
+
+  constructor(id: number, socket: net.Socket, dispatcher: Dispatcher) {
+    this.id = id;
+    this.socket = socket;
+    this.dispatcher = dispatcher;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = socket.localAddress ?? '';
+    this.localPort = socket.localPort ?? 0;
+    socket.setNoDelay(true);
+    socket.on('data', this.onSocketData);
+    socket.on('end', this.onSocketEnd);
+    socket.on('drain', this.onSocketDrain);
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
+  }
+
+  // FilterManager
+  addReadFilter(filter: ReadFilter): void {
+    filter.initializeReadFilterCallbacks?.(this);
+    this.readFilters.push(filter);
+  }
+
+  addWriteFilter(filter: WriteFilter): void {
+    this.writeFilters.unshift(filter);
+  }
+
+  addFilter(filter: ReadFilter & WriteFilter): void {
+    this.addReadFilter(filter);
+    this.addWriteFilter(filter);
+  }
+
+  /** Runs `onNewConnection` on the read filters; false when the chain is empty. */
+  initializeReadFilters(): boolean {
+    if (this.readFilters.length === 0) return false;
+    for (const f of this.readFilters) {
+      if (f.onNewConnection?.() === 'StopIteration') break;
+    }
+    return true;
+  }
+
+  // ReadFilterCallbacks
+  connection(): Connection {
+    return this;
+  }
+
+  continueReading(): void {
+    const from = this.stoppedAt;
+    this.stoppedAt = -1;
+    if (from >= 0) this.passToReadFilters(EMPTY, this.pendingEndStream, from + 1);
+  }
+
+  // Connection
+  state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  write(data: Buffer, endStream: boolean): void {
+    if (this.stateValue !== 'Open') return;
+    for (const f of this.writeFilters) {
+      if (f.onWrite(data, endStream) === 'StopIteration') return;
+    }
+    if (data.length > 0) this.socket.write(data);
+    if (endStream) this.socket.end();
+    if (!this.aboveHighWatermark && this.socket.writableNeedDrain) {
+      this.aboveHighWatermark = true;
+      for (const cb of this.callbacks) cb.onAboveWriteBufferHighWatermark?.();
+    }
+  }
+
+  close(type: ConnectionCloseType): void {
+    if (this.stateValue !== 'Open') return;
+    this.localClose = true;
+    if (type === 'FlushWrite' && this.socket.writableLength > 0) {
+      this.stateValue = 'Closing';
+      this.socket.end();
+      this.socket.once('finish', () => this.socket.destroy());
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  readDisable(disable: boolean): void {
+    if (disable) {
+      if (this.readDisableCount++ === 0) this.socket.pause();
+    } else if (this.readDisableCount > 0 && --this.readDisableCount === 0) {
+      this.socket.resume();
+    }
+  }
+
+  readEnabled(): boolean {
+    return this.readDisableCount === 0;
+  }
+
+  addConnectionCallbacks(cb: ConnectionCallbacks): void {
+    this.callbacks.push(cb);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  private passToReadFilters(data: Buffer, endStream: boolean, from: number): void {
+    for (let i = from; i < this.readFilters.length; i++) {
+      const f = this.readFilters[i];
+      if (f === undefined) continue;
+      if (f.onData(data, endStream) === 'StopIteration') {
+        this.stoppedAt = i;
+        this.pendingEndStream = endStream;
+        return;
+      }
+    }
+  }
+
+  private raiseEvent(event: ConnectionEvent): void {
+    for (const cb of this.callbacks) cb.onEvent?.(event);
+  }
+
+  // Socket events, bound once per connection (no closure per chunk).
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.dispatcher.updateApproximateMonotonicTime();
+    this.passToReadFilters(chunk, false, 0);
+  };
+
+  private readonly onSocketEnd = (): void => {
+    this.passToReadFilters(EMPTY, true, 0);
+  };
+
+  private readonly onSocketDrain = (): void => {
+    if (!this.aboveHighWatermark) return;
+    this.aboveHighWatermark = false;
+    for (const cb of this.callbacks) cb.onBelowWriteBufferLowWatermark?.();
+  };
+
+  private readonly onSocketError = (): void => {
+    // ECONNRESET and friends: 'close' follows and reports it.
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (this.stateValue === 'Closed') return;
+    this.stateValue = 'Closed';
+    this.raiseEvent(this.localClose ? 'LocalClose' : 'RemoteClose');
+  };
+}

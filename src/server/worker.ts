@@ -1,0 +1,64 @@
+/**
+ * The main thread's handle on one worker thread.
+ *
+ * Main thread. Creates the thread (`src/exe/worker-entry.ts`) during initialisation; the
+ * worker accepts nothing until main sends `listeners.start`. A worker that throws or exits
+ * unasked is reported at once through `onFatal`: the server then fails loudly rather than
+ * run half its workers. Envoy counterpart: `WorkerImpl` as seen from `ListenerManagerImpl`.
+ */
+import { Worker } from 'node:worker_threads';
+import type { MainToWorker, WorkerInit, WorkerToMain } from '../thread-local/messages.ts';
+import type { WorkerChannel } from '../thread-local/thread-local.ts';
+
+export interface WorkerEvents {
+  onMessage(worker: WorkerHandle, message: WorkerToMain): void;
+  /** The thread threw or exited without being asked to: the cause, for a loud failure. */
+  onFatal(worker: WorkerHandle, cause: string): void;
+}
+
+export class WorkerHandle implements WorkerChannel {
+  readonly index: number;
+  readonly name: string;
+  private readonly thread: Worker;
+  private stopping = false;
+  private exited = false;
+
+  constructor(init: WorkerInit, events: WorkerEvents) {
+    this.index = init.index;
+    this.name = `worker_${init.index}`;
+    this.thread = new Worker(new URL('../exe/worker-entry.ts', import.meta.url), {
+      workerData: init,
+      name: this.name,
+    });
+    this.thread.on('message', (message: WorkerToMain) => events.onMessage(this, message));
+    this.thread.on('error', (err: Error) => {
+      if (!this.stopping) events.onFatal(this, err.stack ?? String(err));
+    });
+    this.thread.on('exit', (code) => {
+      this.exited = true;
+      if (!this.stopping) events.onFatal(this, `exited unexpectedly with code ${code}`);
+    });
+  }
+
+  send(message: MainToWorker): void {
+    if (!this.exited) this.thread.postMessage(message);
+  }
+
+  /** Asks the worker to close everything and end; it answers `shutdown.done`, then exits. */
+  stop(): void {
+    this.stopping = true;
+    this.send({ type: 'shutdown' });
+  }
+
+  /** Ends the thread now (after `stop()` timed out, or on a fatal error). */
+  terminate(): Promise<number> {
+    this.stopping = true;
+    return this.thread.terminate();
+  }
+
+  /** Resolves once the thread has exited. */
+  whenExited(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => this.thread.once('exit', () => resolve()));
+  }
+}
