@@ -7,9 +7,69 @@
  * counterpart: `Envoy::Logger::SinkDelegate` and `spdlog::level` (source/common/common/logger.h).
  */
 
-import type { LoggerId, LogLevel, Options } from '../server/options.ts';
+/** Log levels as Envoy (spdlog) names them; `warn` is accepted on input as `warning`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Envoy's logger ids (ALL_LOGGER_IDS), the components `--component-log-level` may name. */
+export const LOGGER_IDS = [
+  'admin',
+  'assert',
+  'backtrace',
+  'client',
+  'config',
+  'connection',
+  'conn_handler',
+  'dns',
+  'dubbo',
+  'envoy_bug',
+  'ext_authz',
+  'ext_proc',
+  'file',
+  'filter',
+  'forward_proxy',
+  'grpc',
+  'hc',
+  'health_checker',
+  'http',
+  'http2',
+  'hystrix',
+  'init',
+  'io',
+  'jwt',
+  'kafka',
+  'key_value_store',
+  'lua',
+  'main',
+  'matcher',
+  'misc',
+  'mongo',
+  'multi_connection',
+  'oauth2',
+  'quic',
+  'quic_stream',
+  'pool',
+  'rbac',
+  'rds',
+  'redis',
+  'router',
+  'runtime',
+  'stats',
+  'secret',
+  'tap',
+  'testing',
+  'thrift',
+  'tracing',
+  'upstream',
+  'udp',
+  'wasm',
+  'websocket',
+  'golang',
+  'admission_control',
+] as const;
+export type LoggerId = (typeof LOGGER_IDS)[number];
 
-export type { LoggerId, LogLevel };
+/** Envoy's default `--log-format` (Logger::Logger::DEFAULT_LOG_FORMAT). */
+export const DEFAULT_LOG_FORMAT = '[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v';
 
 /** A level a message can be logged at: every level but `off`. */
 export type MessageLevel = Exclude<LogLevel, 'off'>;
@@ -47,7 +107,16 @@ export interface LogSink {
 }
 
 /** The command-line options logging reads; an `Options` value fits. */
-export type LogOptions = Pick<Options, 'logLevel' | 'componentLogLevels' | 'logFormat' | 'logFormatEscaped'>;
+export interface LogOptions {
+  /** `-l` / `--log-level`. */
+  readonly logLevel: LogLevel;
+  /** `--component-log-level`, parsed. */
+  readonly componentLogLevels: ReadonlyMap<LoggerId, LogLevel>;
+  /** `--log-format`. */
+  readonly logFormat: string;
+  /** `--log-format-escaped`. */
+  readonly logFormatEscaped: boolean;
+}
 
 /** Per-thread facts a log context needs besides the options. */
 export interface LogThreadParams {

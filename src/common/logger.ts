@@ -21,10 +21,11 @@
  * and the `ENVOY_LOG` macros (source/common/common/logger.h, logger.cc).
  */
 
-import { DEFAULT_LOG_FORMAT, LOGGER_IDS } from '../server/options.ts';
 import { escapeLogLine, LogFormatter } from './log-format.ts';
 import {
+  DEFAULT_LOG_FORMAT,
   LOG_LEVEL_RANK,
+  LOGGER_IDS,
   type LoggerId,
   type LogLevel,
   type LogLevelSnapshot,

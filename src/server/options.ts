@@ -14,6 +14,15 @@
 
 import { availableParallelism } from 'node:os';
 import pkg from '../../package.json' with { type: 'json' };
+import {
+  DEFAULT_LOG_FORMAT,
+  LOG_LEVELS,
+  LOGGER_IDS,
+  type LoggerId,
+  type LogLevel,
+} from '../common/log-types.ts';
+
+export { DEFAULT_LOG_FORMAT, LOG_LEVELS, LOGGER_IDS, type LoggerId, type LogLevel };
 
 /** Legate's version, from package.json; what `--version` prints. */
 export const LEGATE_VERSION: string = pkg.version;
@@ -22,9 +31,6 @@ export const MODES = ['serve', 'validate', 'init_only'] as const;
 /** `--mode`: serve traffic, validate the config and exit, or initialise and exit. */
 export type Mode = (typeof MODES)[number];
 
-/** Log levels as Envoy (spdlog) names them; `warn` is accepted on input as `warning`. */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 const LOG_LEVEL_INPUTS = ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'off'] as const;
 
 export const DRAIN_STRATEGIES = ['gradual', 'immediate'] as const;
@@ -32,67 +38,6 @@ export type DrainStrategy = (typeof DRAIN_STRATEGIES)[number];
 
 export const IP_VERSIONS = ['v4', 'v6'] as const;
 export type IpVersion = (typeof IP_VERSIONS)[number];
-
-/** Envoy's logger ids (ALL_LOGGER_IDS), the components `--component-log-level` may name. */
-export const LOGGER_IDS = [
-  'admin',
-  'assert',
-  'backtrace',
-  'client',
-  'config',
-  'connection',
-  'conn_handler',
-  'dns',
-  'dubbo',
-  'envoy_bug',
-  'ext_authz',
-  'ext_proc',
-  'file',
-  'filter',
-  'forward_proxy',
-  'grpc',
-  'hc',
-  'health_checker',
-  'http',
-  'http2',
-  'hystrix',
-  'init',
-  'io',
-  'jwt',
-  'kafka',
-  'key_value_store',
-  'lua',
-  'main',
-  'matcher',
-  'misc',
-  'mongo',
-  'multi_connection',
-  'oauth2',
-  'quic',
-  'quic_stream',
-  'pool',
-  'rbac',
-  'rds',
-  'redis',
-  'router',
-  'runtime',
-  'stats',
-  'secret',
-  'tap',
-  'testing',
-  'thrift',
-  'tracing',
-  'upstream',
-  'udp',
-  'wasm',
-  'websocket',
-  'golang',
-  'admission_control',
-] as const;
-export type LoggerId = (typeof LOGGER_IDS)[number];
-
-/** Envoy's default `--log-format` (Logger::Logger::DEFAULT_LOG_FORMAT). */
-export const DEFAULT_LOG_FORMAT = '[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v';
 
 /** One `--stats-tag name:value`. */
 export interface StatsTag {
