@@ -7,8 +7,11 @@
  * and nowhere else: core code never imports `src/extensions/`. Envoy counterpart: the
  * `extensions_build_config.bzl` list and the `REGISTER_FACTORY` calls it links in.
  */
+
+import type { AccessLogRuntime } from '../access-log/types.ts';
 import type { ExtensionFactory } from '../config/types.ts';
 import { fileAccessLogFactory } from '../extensions/access_loggers/file/config.ts';
+import { accessLogRuntimes } from '../extensions/access_loggers/runtimes.ts';
 import {
   stderrAccessLogFactory,
   stdoutAccessLogFactory,
@@ -21,10 +24,12 @@ import { echoFactory } from '../extensions/filters/network/echo/config.ts';
 import { echoRuntime } from '../extensions/filters/network/echo/filter.ts';
 import { httpConnectionManagerFactory } from '../extensions/filters/network/http_connection_manager/config.ts';
 import { tcpProxyFactory } from '../extensions/filters/network/tcp_proxy/config.ts';
+import { tcpProxyRuntime } from '../extensions/filters/network/tcp_proxy/filter.ts';
+import { caresDnsResolverFactory } from '../extensions/network/dns_resolver/cares/config.ts';
 import { rawBufferFactory } from '../extensions/transport_sockets/raw_buffer/config.ts';
 import { tlsTransportSocketFactory } from '../extensions/transport_sockets/tls/config.ts';
 import { httpProtocolOptionsFactory } from '../extensions/upstreams/http/config.ts';
-import type { NetworkFilterRuntime } from '../network/types.ts';
+import type { NetworkFilterRuntime } from '../server/filter-context.ts';
 
 export const compiledInExtensions: readonly ExtensionFactory[] = [
   // Listener filters
@@ -46,6 +51,8 @@ export const compiledInExtensions: readonly ExtensionFactory[] = [
   tlsTransportSocketFactory,
   // Upstream protocol options
   httpProtocolOptionsFactory,
+  // DNS resolvers
+  caresDnsResolverFactory,
 ];
 
 /**
@@ -53,4 +60,7 @@ export const compiledInExtensions: readonly ExtensionFactory[] = [
  * connection. A filter whose config factory is listed above but whose runtime is not
  * listed here validates, but a server refuses to start with it.
  */
-export const compiledInNetworkFilters: readonly NetworkFilterRuntime[] = [echoRuntime];
+export const compiledInNetworkFilters: readonly NetworkFilterRuntime[] = [echoRuntime, tcpProxyRuntime];
+
+/** The data-path halves of the access loggers above (file, stdout, stderr). */
+export const compiledInAccessLoggers: readonly AccessLogRuntime[] = accessLogRuntimes;

@@ -75,7 +75,10 @@ async function serve(options: Options, config: LoadedConfig): Promise<number> {
     instance.dispatcher.run(() => instance.drainAndExit(signal));
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGUSR1', () => logs.reopen());
+  process.on('SIGUSR1', () => {
+    logs.reopen();
+    instance.reopenAccessLogs();
+  });
   const code = await instance.run();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

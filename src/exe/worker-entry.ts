@@ -1,27 +1,39 @@
 /**
- * A worker thread's entry point: its Dispatcher, stats, logger and connection handler.
+ * A worker thread's entry point: its Dispatcher, stats, logger, clusters, access logs and
+ * connection handler.
  *
  * Worker thread `worker_<n>`. Everything it learns from main arrives as data on its
- * MessagePort (`MainToWorker`), handled in order inside the Dispatcher; everything it tells
- * main (stats segments, log lines, acknowledgements) goes back the same way. Envoy
- * counterpart: `WorkerImpl::threadRoutine` and the worker's `ConnectionHandlerImpl`.
+ * MessagePort (`MainToWorker`), handled in order inside the Dispatcher: the `clusters` and
+ * `listeners` slots rebuild this worker's own objects. Everything it tells main (stats
+ * segments, log lines, acknowledgements) goes back the same way. Envoy counterpart:
+ * `WorkerImpl::threadRoutine` with the worker's `ConnectionHandlerImpl` and
+ * `ThreadLocalClusterManagerImpl`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { AccessLogManagerImpl } from '../access-log/access-log-manager.ts';
+import { AccessLogFileManager } from '../access-log/file-manager.ts';
 import { CallbackLogSink } from '../common/log-sinks.ts';
 import { configureLogging } from '../common/logger.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
 import { ConnectionHandler } from '../network/connection-handler.ts';
 import type { ListenerData } from '../network/listener-config.ts';
+import type { NetworkFilterContext } from '../server/filter-context.ts';
 import { startHeartbeat, testCrash, testStall } from '../server/guard-dog.ts';
 import { ThreadStats } from '../stats/thread-stats.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from '../thread-local/messages.ts';
 import { WorkerSlots } from '../thread-local/thread-local.ts';
-import { compiledInNetworkFilters } from './extensions.ts';
+import { initHashing } from '../upstream/load-balancer/hash.ts';
+import { ThreadLocalClusterManager } from '../upstream/thread-local-cluster-manager.ts';
+import type { ClusterData } from '../upstream/types.ts';
+import { compiledInAccessLoggers, compiledInNetworkFilters } from './extensions.ts';
 
 if (parentPort === null) throw new Error('bug: worker-entry.ts runs only as a worker thread');
 const port = parentPort;
 const init = workerData as WorkerInit;
 const name = `worker_${init.index}`;
+
+// Ring hash and maglev need xxHash64, whose WebAssembly loads once per thread.
+await initHashing();
 
 const send = (message: WorkerToMain): void => port.postMessage(message);
 const dispatcher = new DispatcherImpl(name, realBackend());
@@ -41,8 +53,31 @@ const logs = configureLogging(init.log, {
   ),
 });
 const log = logs.getLogger('main');
-const handler = new ConnectionHandler(dispatcher, stats, init.index, compiledInNetworkFilters);
+
+const clusterManager = new ThreadLocalClusterManager(dispatcher, stats);
+const accessLogFiles = new AccessLogFileManager({ schedule: (cb) => dispatcher.post(cb) });
+const accessLogs = new AccessLogManagerImpl({
+  runtimes: compiledInAccessLoggers,
+  files: accessLogFiles,
+  monotonicNow: () => dispatcher.approximateMonotonicTime(),
+});
+const filterContext: NetworkFilterContext = {
+  dispatcher,
+  scope: stats,
+  workerIndex: init.index,
+  clusterManager,
+  accessLogs,
+};
+const runtimes = new Map(compiledInNetworkFilters.map((r) => [r.name, r]));
+const handler = new ConnectionHandler(dispatcher, stats, init.index, (filter) => {
+  const runtime = runtimes.get(filter.extension);
+  if (runtime === undefined)
+    throw new Error(`bug: no data path for network filter ${filter.extension} (main refuses those)`);
+  return runtime.createFilterFactory(filter.config, filterContext);
+});
+
 const slots = new WorkerSlots();
+slots.register('clusters', (data) => clusterManager.update(data as ClusterData[]));
 slots.register('listeners', (data) => handler.setListeners(data as ListenerData[]));
 const heartbeat = startHeartbeat(dispatcher, init.heartbeats, init.heartbeatIndex, init.touchIntervalMs);
 
@@ -67,12 +102,20 @@ function handle(message: MainToWorker): void {
       log.debug(`draining: ${handler.numConnections()} connections open`);
       handler.startDrain(() => send({ type: 'drained' }));
       return;
+    case 'logs.reopen':
+      accessLogFiles.reopenAll();
+      return;
     case 'shutdown':
       handler.shutdown();
+      clusterManager.shutdown();
       heartbeat.disableTimer();
-      dispatcher.exit();
-      send({ type: 'shutdown.done' });
-      port.close();
+      // Buffered access-log lines reach their files before the thread ends.
+      void accessLogFiles.closeAll().then(() => {
+        dispatcher.exit();
+        stats.publishPending();
+        send({ type: 'shutdown.done' });
+        port.close();
+      });
       return;
   }
 }

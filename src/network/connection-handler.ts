@@ -14,8 +14,11 @@ import { getLogger } from '../common/logger.ts';
 import type { Dispatcher } from '../event/types.ts';
 import type { Counter, Gauge, Histogram, Scope } from '../stats/types.ts';
 import { ConnectionImpl } from './connection.ts';
-import type { FilterChainData, ListenerData } from './listener-config.ts';
-import type { FilterFactoryCb, FilterFactoryContext, NetworkFilterRuntime } from './types.ts';
+import type { FilterChainData, ListenerData, NetworkFilterData } from './listener-config.ts';
+import type { FilterFactoryCb } from './types.ts';
+
+/** Builds a filter's per-connection factory from its data (the worker knows the runtimes). */
+export type FilterBuilder = (filter: NetworkFilterData) => FilterFactoryCb;
 
 const log = getLogger('conn_handler');
 
@@ -159,22 +162,17 @@ export class ConnectionHandler {
   readonly dispatcher: Dispatcher;
   readonly scope: Scope;
   readonly workerIndex: number;
-  private readonly runtimes: ReadonlyMap<string, NetworkFilterRuntime>;
+  private readonly buildFilter: FilterBuilder;
   private listeners: ActiveListener[] = [];
   private connectionIds = 0;
   private draining = false;
   private onDrained: (() => void) | undefined;
 
-  constructor(
-    dispatcher: Dispatcher,
-    scope: Scope,
-    workerIndex: number,
-    runtimes: readonly NetworkFilterRuntime[],
-  ) {
+  constructor(dispatcher: Dispatcher, scope: Scope, workerIndex: number, buildFilter: FilterBuilder) {
     this.dispatcher = dispatcher;
     this.scope = scope;
     this.workerIndex = workerIndex;
-    this.runtimes = new Map(runtimes.map((r) => [r.name, r]));
+    this.buildFilter = buildFilter;
   }
 
   nextConnectionId(): number {
@@ -183,21 +181,9 @@ export class ConnectionHandler {
 
   /** Replaces the listener set (the `listeners` slot). Binding waits for `startListeners`. */
   setListeners(data: readonly ListenerData[]): void {
-    const context: FilterFactoryContext = {
-      dispatcher: this.dispatcher,
-      scope: this.scope,
-      workerIndex: this.workerIndex,
-    };
     const build = (chain: FilterChainData): BuiltChain => ({
       data: chain,
-      factories: chain.filters.map((f) => {
-        const runtime = this.runtimes.get(f.extension);
-        if (runtime === undefined)
-          throw new Error(
-            `bug: no data path for network filter ${f.extension} (main should have refused it)`,
-          );
-        return runtime.createFilterFactory(f.config, context);
-      }),
+      factories: chain.filters.map((f) => this.buildFilter(f)),
     });
     this.listeners = data.map(
       (l) =>

@@ -29,10 +29,10 @@ const EMPTY = Buffer.alloc(0);
 export class ConnectionImpl implements Connection, FilterManager, ReadFilterCallbacks {
   readonly id: number;
   readonly dispatcher: Dispatcher;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
   private readonly socket: net.Socket;
   private readonly readFilters: ReadFilter[] = [];
   private readonly writeFilters: WriteFilter[] = [];
@@ -44,6 +44,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   /** Index of the read filter to resume from after a StopIteration. */
   private stoppedAt = -1;
   private pendingEndStream = false;
+  private failureReason = '';
 
   constructor(id: number, socket: net.Socket, dispatcher: Dispatcher) {
     this.id = id;
@@ -59,6 +60,13 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     socket.on('drain', this.onSocketDrain);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
+    // A client connection (upstream) reports `Connected` once the handshake is done.
+    if (socket.connecting) socket.once('connect', this.onSocketConnect);
+  }
+
+  /** True while a client connection is still connecting. */
+  connecting(): boolean {
+    return this.socket.connecting;
   }
 
   // FilterManager
@@ -146,6 +154,11 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     return this.socket.writableLength;
   }
 
+  /** Why the socket failed (an errno code such as ECONNREFUSED), or ''. */
+  transportFailureReason(): string {
+    return this.failureReason;
+  }
+
   private passToReadFilters(data: Buffer, endStream: boolean, from: number): void {
     for (let i = from; i < this.readFilters.length; i++) {
       const f = this.readFilters[i];
@@ -178,8 +191,17 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     for (const cb of this.callbacks) cb.onBelowWriteBufferLowWatermark?.();
   };
 
-  private readonly onSocketError = (): void => {
-    // ECONNRESET and friends: 'close' follows and reports it.
+  private readonly onSocketError = (err: NodeJS.ErrnoException): void => {
+    // ECONNRESET, ECONNREFUSED...: 'close' follows and reports it; keep the reason for logs.
+    this.failureReason = err.code ?? err.message;
+  };
+
+  private readonly onSocketConnect = (): void => {
+    this.remoteAddress = this.socket.remoteAddress ?? '';
+    this.remotePort = this.socket.remotePort ?? 0;
+    this.localAddress = this.socket.localAddress ?? '';
+    this.localPort = this.socket.localPort ?? 0;
+    this.dispatcher.run(() => this.raiseEvent('Connected'));
   };
 
   private readonly onSocketClose = (): void => {

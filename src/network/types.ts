@@ -6,7 +6,6 @@
  * `envoy/network/filter.h` (ReadFilter, WriteFilter, FilterManager, FilterFactoryCb).
  */
 import type { Dispatcher } from '../event/types.ts';
-import type { Scope } from '../stats/types.ts';
 
 /** What a filter returns: go on to the next filter, or stop until it continues the chain itself. */
 export type FilterStatus = 'Continue' | 'StopIteration';
@@ -68,24 +67,5 @@ export interface FilterManager {
   addFilter(filter: ReadFilter & WriteFilter): void;
 }
 
-/** What a network filter's runtime factory may use, on the worker building it. */
-export interface FilterFactoryContext {
-  readonly dispatcher: Dispatcher;
-  /** The worker's stats root (a filter scopes it with its stat_prefix). */
-  readonly scope: Scope;
-  readonly workerIndex: number;
-}
-
 /** Envoy's `Network::FilterFactoryCb`: adds one filter (instance) to a new connection's chain. */
 export type FilterFactoryCb = (filterManager: FilterManager) => void;
-
-/**
- * The worker-side half of a network filter extension: from the internal config its
- * config factory built on main (data), a callback that instantiates the filter for each
- * new connection. Envoy counterpart: `NamedNetworkFilterConfigFactory::createFilterFactoryFromProto`.
- */
-export interface NetworkFilterRuntime {
-  /** Envoy's extension name (same as the config factory's). */
-  readonly name: string;
-  createFilterFactory(config: unknown, context: FilterFactoryContext): FilterFactoryCb;
-}

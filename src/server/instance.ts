@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import { AdminServer } from '../admin/admin-server.ts';
+import { clustersHandlers } from '../admin/handlers/clusters.ts';
 import { type ServerInfoSource, serverHandlers } from '../admin/handlers/server.ts';
 import { statsHandlers } from '../admin/handlers/stats.ts';
 import type { LogContext, Logger } from '../common/logger.ts';
@@ -27,6 +28,10 @@ import { ThreadStats } from '../stats/thread-stats.ts';
 import type { Gauge } from '../stats/types.ts';
 import type { WorkerToMain } from '../thread-local/messages.ts';
 import { ThreadLocalInstance } from '../thread-local/thread-local.ts';
+import { ClusterManager } from '../upstream/cluster-manager.ts';
+import { createClusterDiscovery } from '../upstream/discovery/factory.ts';
+import { serverDnsResolverSettings } from '../upstream/discovery/resolver.ts';
+import { StaticDiscovery } from '../upstream/discovery/static.ts';
 import {
   startGuardDogThread,
   startHeartbeat,
@@ -84,6 +89,7 @@ export class Instance implements ServerInfoSource {
   private readonly log: Logger;
   private readonly threadLocal = new ThreadLocalInstance();
   private readonly listenerManager: ListenerManager;
+  readonly clusterManager: ClusterManager;
   private readonly gauges: ServerGauges;
   private readonly startMs: number;
   private stateValue: ServerState = 'PRE_INITIALIZING';
@@ -129,6 +135,7 @@ export class Instance implements ServerInfoSource {
     this.gauges.concurrency.set(this.options.concurrency);
     this.gauges.version.set(versionNumber(LEGATE_VERSION));
     this.gauges.hotRestartEpoch.set(this.options.restartEpoch);
+    this.clusterManager = new ClusterManager(this.stats, this.threadLocal.allocateSlot('clusters'));
     this.listenerManager = new ListenerManager(this.stats, this.threadLocal.allocateSlot('listeners'));
     this.setState('PRE_INITIALIZING');
   }
@@ -149,13 +156,25 @@ export class Instance implements ServerInfoSource {
       `initializing epoch ${this.options.restartEpoch} (version ${LEGATE_VERSION}, concurrency ${this.options.concurrency})`,
     );
 
-    const listenerErrors = this.listenerManager.addStaticListeners(
-      this.bootstrap,
-      this.deps.config.extensions,
-      this.deps.hasNetworkRuntime,
-    );
-    if (listenerErrors.length > 0) {
-      for (const e of listenerErrors) this.log.critical(`${formatPath(e.step)}: ${e.message}`);
+    const serverResolver = serverDnsResolverSettings(this.bootstrap);
+    const buildErrors = [
+      ...(typeof serverResolver === 'string' ? [{ step: undefined, message: serverResolver }] : []),
+      ...this.clusterManager.addStaticClusters(this.bootstrap, (cluster) =>
+        cluster['type'] === 'ORIGINAL_DST'
+          ? new StaticDiscovery([])
+          : createClusterDiscovery(cluster, {
+              dispatcher: this.dispatcher,
+              serverResolver: typeof serverResolver === 'string' ? undefined : serverResolver,
+            }),
+      ),
+      ...this.listenerManager.addStaticListeners(
+        this.bootstrap,
+        this.deps.config.extensions,
+        this.deps.hasNetworkRuntime,
+      ),
+    ];
+    if (buildErrors.length > 0) {
+      for (const e of buildErrors) this.log.critical(`${formatPath(e.step)}: ${e.message}`);
       this.fatal('the configuration cannot be served by this build');
       return;
     }
@@ -167,8 +186,8 @@ export class Instance implements ServerInfoSource {
     this.startGuardDog(watched);
     this.startStatsFlush();
 
-    // Static clusters are ready at once; DNS and EDS clusters add their own targets later.
-    this.initManager.add('cluster_manager', (target) => target.ready());
+    // Each cluster is a target: STATIC ready at once, DNS clusters after their first answers.
+    this.clusterManager.initialize(this.initManager);
     for (const l of this.listenerManager.listeners())
       this.initManager.add(`Listener-init-target ${l.name}`, (t) => t.ready());
     await this.whenWorkersReady();
@@ -214,6 +233,7 @@ export class Instance implements ServerInfoSource {
   private async startAdmin(): Promise<void> {
     for (const h of serverHandlers(this, this.admin)) this.admin.addHandler(h);
     for (const h of statsHandlers(this.store, () => this.updateServerStats())) this.admin.addHandler(h);
+    for (const h of clustersHandlers(this.clusterManager)) this.admin.addHandler(h);
     const address = messageField(messageField(this.bootstrap, 'admin'), 'address');
     if (address === undefined) return;
     const sa = messageField(address, 'socket_address');
@@ -333,6 +353,7 @@ export class Instance implements ServerInfoSource {
 
   /** Refreshes the gauges computed on demand (uptime, memory, connections). */
   updateServerStats(): void {
+    this.clusterManager.updateStats();
     this.gauges.uptime.set(this.uptimeCurrentEpochSeconds());
     const memory = process.memoryUsage();
     this.gauges.memoryAllocated.set(memory.heapUsed);
@@ -389,6 +410,7 @@ export class Instance implements ServerInfoSource {
     this.drainTimer?.disableTimer();
     this.flushTimer?.disableTimer();
     this.heartbeat?.disableTimer();
+    this.clusterManager.destroy();
     for (const w of this.workers) w.stop();
     this.guardDog?.postMessage({ type: 'shutdown' });
     const stopped = Promise.all(this.workers.map((w) => w.whenExited()));
@@ -431,6 +453,11 @@ export class Instance implements ServerInfoSource {
 
   uptimeAllEpochsSeconds(): number {
     return this.uptimeCurrentEpochSeconds();
+  }
+
+  /** SIGUSR1: the workers reopen their access log files. */
+  reopenAccessLogs(): void {
+    for (const w of this.workers) w.send({ type: 'logs.reopen' });
   }
 
   quit(): void {

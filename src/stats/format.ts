@@ -36,8 +36,10 @@ const SUPPORTED_PERCENTILES = QUANTILES.map((q) => q * 100);
 const QUANTILE_LABELS = SUPPORTED_PERCENTILES.map((p) => `P${formatDouble(p)}`);
 
 /** A double as fmt's `{}` writes it (what Envoy uses for quantiles). */
-export function formatDouble(n: number): string {
-  if (Number.isNaN(n)) return 'nan';
+export function formatDouble(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  // 15 significant digits drop the last-bit noise of interpolation (2.9499999999999997 -> 2.95).
+  const n = Number.isFinite(value) ? Number(value.toPrecision(15)) : value;
   if (n === Number.POSITIVE_INFINITY) return 'inf';
   if (n === Number.NEGATIVE_INFINITY) return '-inf';
   if (n === 0) return Object.is(n, -0) ? '-0' : '0';

@@ -16,6 +16,8 @@ export type MainToWorker =
   | { readonly type: 'listeners.start' }
   /** Stop accepting; let open connections finish. `gradual` closes them with rising probability. */
   | { readonly type: 'drain.start'; readonly drainTimeMs: number; readonly strategy: 'gradual' | 'immediate' }
+  /** SIGUSR1: reopen the access log files (logrotate moved them). */
+  | { readonly type: 'logs.reopen' }
   /** Close everything and end the thread. */
   | { readonly type: 'shutdown' };
 

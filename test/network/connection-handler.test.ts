@@ -20,7 +20,8 @@ import type {
   FilterChainMatchData,
   ListenerData,
 } from '../../src/network/listener-config.ts';
-import type { NetworkFilterRuntime, ReadFilterCallbacks } from '../../src/network/types.ts';
+import type { ReadFilterCallbacks } from '../../src/network/types.ts';
+import type { NetworkFilterContext, NetworkFilterRuntime } from '../../src/server/filter-context.ts';
 import { ListenerManager } from '../../src/server/listener-manager.ts';
 import { ThreadStats } from '../../src/stats/thread-stats.ts';
 import { ThreadLocalInstance } from '../../src/thread-local/thread-local.ts';
@@ -141,7 +142,14 @@ async function startHandler(
 ): Promise<Harness & { failures: Array<{ listener: string; error: string }> }> {
   const dispatcher = new DispatcherImpl('worker_0', realBackend());
   const stats = new ThreadStats(() => {}, { immediate: true });
-  const handler = new ConnectionHandler(dispatcher, stats, 0, [...compiledInNetworkFilters, tagRuntime]);
+  const runtimes = new Map([...compiledInNetworkFilters, tagRuntime].map((r) => [r.name, r]));
+  // Echo and the tag filter use nothing from the context but the dispatcher and stats.
+  const context = { dispatcher, scope: stats, workerIndex: 0 } as unknown as NetworkFilterContext;
+  const handler = new ConnectionHandler(dispatcher, stats, 0, (f) => {
+    const runtime = runtimes.get(f.extension);
+    if (runtime === undefined) throw new Error(`no runtime for ${f.extension}`);
+    return runtime.createFilterFactory(f.config, context);
+  });
   const clients: net.Socket[] = [];
   t.after(() => {
     for (const c of clients) c.destroy();

@@ -1,7 +1,9 @@
 /**
  * Access log formats: `envoy.config.core.v3.SubstitutionFormatString` and Envoy's default
- * format, as the internal configs carry them (the format text is parsed into commands by
- * the formatter on the worker side, not here).
+ * format, as the internal configs carry them. The format text travels as text (the worker
+ * compiles it when it builds the logger); here it is compiled once only to report what
+ * Envoy would reject (an unknown operator, bad syntax) at the field that holds it. A
+ * `text_format_source` naming a file or an environment variable is checked when read.
  *
  * Main thread, called by the access logger factories while a config loads. Envoy
  * counterpart: `Formatter::SubstitutionFormatStringUtils::fromProtoConfig` and
@@ -9,7 +11,9 @@
  * (`source/common/formatter/substitution_format_string.cc`).
  */
 
-import { boolField, messageField, stringField } from '../../../config/proto-fields.ts';
+import { type CompileResult, compileFormat, compileJsonFormat } from '../../../access-log/formatter.ts';
+import type { PathStep } from '../../../config/errors.ts';
+import { at, boolField, messageField, stringField } from '../../../config/proto-fields.ts';
 import type { ExtensionContext, ProtoMessage } from '../../../config/types.ts';
 import type { DataSource } from '../../common/data-source.ts';
 import { dataSourceField } from '../../common/data-source.ts';
@@ -64,8 +68,15 @@ export function jsonFormat(json: ProtoMessage): AccessLogFormat {
   };
 }
 
-/** A decoded SubstitutionFormatString (its `format` oneof is required, so one of the three is set). */
-export function substitutionFormatOf(m: ProtoMessage, ctx: ExtensionContext): AccessLogFormat {
+/**
+ * A decoded SubstitutionFormatString (its `format` oneof is required, so one of the three
+ * is set). With `step`, the path of `m`, its format is checked and problems reported there.
+ */
+export function substitutionFormatOf(
+  m: ProtoMessage,
+  ctx: ExtensionContext,
+  step?: PathStep | undefined,
+): AccessLogFormat {
   const json = messageField(m, 'json_format');
   const textSource = dataSourceField(m, 'text_format_source');
   let source: FormatSource;
@@ -80,11 +91,47 @@ export function substitutionFormatOf(m: ProtoMessage, ctx: ExtensionContext): Ac
   } else {
     source = { kind: 'text', text: stringField(m, 'text_format') };
   }
-  return {
+  const format: AccessLogFormat = {
     source,
     omitEmptyValues: boolField(m, 'omit_empty_values'),
     contentType:
       stringField(m, 'content_type') || (source.kind === 'json' ? JSON_CONTENT_TYPE : TEXT_CONTENT_TYPE),
     formatters: nestedExtensionsOf(m, 'formatters', ctx),
   };
+  if (step !== undefined) {
+    const field = { text: 'text_format', text_source: 'text_format_source', json: 'json_format' }[
+      source.kind
+    ];
+    checkFormat(format, at(step, field), ctx);
+  }
+  return format;
+}
+
+/**
+ * Reports a format Envoy would refuse: `step` is the path of the value holding it (the
+ * text, the JSON struct, or the DataSource). An operator Envoy has but Legate lacks is
+ * reported as unsupported. A `text_format_source` is checked only when inline.
+ */
+export function checkFormat(
+  format: AccessLogFormat,
+  step: PathStep | undefined,
+  ctx: ExtensionContext,
+): void {
+  const source = format.source;
+  let result: CompileResult;
+  let where = step;
+  if (source.kind === 'text') {
+    result = compileFormat(source.text);
+  } else if (source.kind === 'json') {
+    result = compileJsonFormat(source.json);
+  } else if ('inlineString' in source.source) {
+    result = compileFormat(source.source.inlineString);
+    where = at(step, 'inline_string');
+  } else {
+    return;
+  }
+  if (result.ok) return;
+  where = at(where, ...result.path);
+  if (result.unsupported) ctx.unsupported(where, result.error);
+  else ctx.error(where, result.error);
 }

@@ -8,10 +8,16 @@
  * (`source/extensions/access_loggers/file/config.cc`).
  */
 
-import { messageField, stringField } from '../../../config/proto-fields.ts';
+import { at, messageField, stringField } from '../../../config/proto-fields.ts';
 import type { ExtensionFactory } from '../../../config/types.ts';
 import type { AccessLogFormat } from '../common/format.ts';
-import { defaultAccessLogFormat, jsonFormat, substitutionFormatOf, textFormat } from '../common/format.ts';
+import {
+  checkFormat,
+  defaultAccessLogFormat,
+  jsonFormat,
+  substitutionFormatOf,
+  textFormat,
+} from '../common/format.ts';
 
 export { DEFAULT_ACCESS_LOG_FORMAT } from '../common/format.ts';
 
@@ -29,10 +35,18 @@ export const fileAccessLogFactory: ExtensionFactory<FileAccessLogConfig> = {
     const json = messageField(m, 'json_format') ?? messageField(m, 'typed_json_format');
     const text = stringField(m, 'format');
     let format: AccessLogFormat;
-    if (logFormat !== undefined) format = substitutionFormatOf(logFormat, ctx);
-    else if (json !== undefined) format = jsonFormat(json);
-    else if (text !== '') format = textFormat(text);
-    else format = defaultAccessLogFormat();
+    if (logFormat !== undefined) {
+      format = substitutionFormatOf(logFormat, ctx, at(ctx.step, 'log_format'));
+    } else if (json !== undefined) {
+      format = jsonFormat(json);
+      const field = m['json_format'] !== undefined ? 'json_format' : 'typed_json_format';
+      checkFormat(format, at(ctx.step, field), ctx);
+    } else if (text !== '') {
+      format = textFormat(text);
+      checkFormat(format, at(ctx.step, 'format'), ctx);
+    } else {
+      format = defaultAccessLogFormat();
+    }
     return { path: stringField(m, 'path'), format };
   },
 };

@@ -7,7 +7,7 @@
  * (`source/extensions/access_loggers/stream/config.cc`).
  */
 
-import { messageField } from '../../../config/proto-fields.ts';
+import { at, messageField } from '../../../config/proto-fields.ts';
 import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../config/types.ts';
 import type { AccessLogFormat } from '../common/format.ts';
 import { defaultAccessLogFormat, substitutionFormatOf } from '../common/format.ts';
@@ -25,7 +25,10 @@ function streamLogConfig(
   const logFormat = messageField(m, 'log_format');
   return {
     stream,
-    format: logFormat === undefined ? defaultAccessLogFormat() : substitutionFormatOf(logFormat, ctx),
+    format:
+      logFormat === undefined
+        ? defaultAccessLogFormat()
+        : substitutionFormatOf(logFormat, ctx, at(ctx.step, 'log_format')),
   };
 }
 

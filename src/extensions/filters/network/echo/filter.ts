@@ -10,10 +10,10 @@
 import type {
   ConnectionCallbacks,
   FilterStatus,
-  NetworkFilterRuntime,
   ReadFilter,
   ReadFilterCallbacks,
 } from '../../../../network/types.ts';
+import type { NetworkFilterRuntime } from '../../../../server/filter-context.ts';
 
 class EchoFilter implements ReadFilter, ConnectionCallbacks {
   private callbacks: ReadFilterCallbacks | undefined;

@@ -1,0 +1,32 @@
+/**
+ * What a network filter's data-path half gets on the worker that builds it, and the
+ * contract of that half.
+ *
+ * Worker threads. The context carries the worker's Dispatcher, its stats, its
+ * thread-local cluster manager and its access-log environment; `createFilterFactory` runs
+ * once per listener filter chain and returns Envoy's `FilterFactoryCb`, which instantiates
+ * the filter for each new connection. Envoy counterpart:
+ * `Server::Configuration::FactoryContext` and
+ * `NamedNetworkFilterConfigFactory::createFilterFactoryFromProto`.
+ */
+import type { AccessLogManager } from '../access-log/types.ts';
+import type { Dispatcher } from '../event/types.ts';
+import type { FilterFactoryCb } from '../network/types.ts';
+import type { Scope } from '../stats/types.ts';
+import type { ThreadLocalClusterManager } from '../upstream/thread-local-cluster-manager.ts';
+
+export interface NetworkFilterContext {
+  readonly dispatcher: Dispatcher;
+  /** The worker's stats root (a filter scopes it with its stat_prefix). */
+  readonly scope: Scope;
+  readonly workerIndex: number;
+  readonly clusterManager: ThreadLocalClusterManager;
+  /** Builds a filter's access logs (`create` throws if one cannot be built on this worker). */
+  readonly accessLogs: AccessLogManager;
+}
+
+export interface NetworkFilterRuntime {
+  /** Envoy's extension name (the same as the config factory's). */
+  readonly name: string;
+  createFilterFactory(config: unknown, context: NetworkFilterContext): FilterFactoryCb;
+}
