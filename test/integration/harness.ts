@@ -52,11 +52,15 @@ static_resources:
 ${extra}`;
 }
 
+/**
+ * Starts legate on `config` (YAML text). By default waits until the admin says LIVE; a
+ * config without an admin can instead wait until `{ port }` accepts; `false` waits for nothing.
+ */
 export async function startLegate(
   config: string,
   args: readonly string[] = [],
   env: Record<string, string> = {},
-  waitLive = true,
+  waitLive: boolean | { port: number } = true,
 ): Promise<Legate> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-it-'));
   const configPath = path.join(dir, 'envoy.yaml');
@@ -91,8 +95,16 @@ export async function startLegate(
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const legate: Legate = { proc, dir, admin: '', stderr: () => err, exited, stop };
-  if (!waitLive) return legate;
+  if (waitLive === false) return legate;
   const deadline = Date.now() + 20_000;
+  if (typeof waitLive === 'object') {
+    while (Date.now() < deadline && proc.exitCode === null && proc.signalCode === null) {
+      if (await accepts(waitLive.port)) return legate;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stop(100);
+    throw new Error(`legate did not accept on port ${waitLive.port}:\n${err}`);
+  }
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) break;
     if (fs.existsSync(addressPath)) {
@@ -126,4 +138,15 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
