@@ -72,6 +72,7 @@ class TcpProxyFilter implements ReadFilter, LoadBalancerContext {
   private downstreamClosed = false;
   private upstreamClosed = true;
   private holdsConnectionBudget = false;
+  private timedOut = false;
   private finished = false;
 
   constructor(shared: Shared) {
@@ -173,6 +174,7 @@ class TcpProxyFilter implements ReadFilter, LoadBalancerContext {
       return;
     }
     this.connectAttempts++;
+    this.timedOut = false;
     budget.inc();
     this.holdsConnectionBudget = true;
     this.host = host;
@@ -198,6 +200,7 @@ class TcpProxyFilter implements ReadFilter, LoadBalancerContext {
   }
 
   private readonly onConnectTimeout = (): void => {
+    this.timedOut = true;
     this.cluster?.stats.upstreamCxConnectTimeout.inc();
     if (this.streamInfo?.upstream !== undefined)
       this.streamInfo.upstream.transportFailureReason = 'connect timeout';
@@ -232,6 +235,11 @@ class TcpProxyFilter implements ReadFilter, LoadBalancerContext {
     this.connectTimer?.disableTimer();
     this.upstreamClosed = true;
     this.releaseUpstream();
+    if (!this.upstreamConnected && this.downstreamClosed && !this.timedOut) {
+      // The downstream left while we were connecting: a cancel, not a connect failure.
+      this.maybeFinish();
+      return;
+    }
     if (!this.upstreamConnected) {
       cluster.stats.upstreamCxConnectFail.inc();
       if (this.host !== undefined) cluster.hostStat(this.host, 'cx_connect_fail', 1);
