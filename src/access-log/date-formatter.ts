@@ -13,6 +13,12 @@
  * Envoy counterpart: `DateFormatter` and `AccessLogDateTimeFormatter`
  * (source/common/common/utility.cc).
  */
+import {
+  MONTH_ABBREVIATIONS,
+  MONTH_NAMES,
+  WEEKDAY_ABBREVIATIONS,
+  WEEKDAY_NAMES,
+} from '../common/calendar.ts';
 
 export interface DateFormatter {
   /** `epochMs`: wall-clock milliseconds since the epoch (may be fractional). */
@@ -20,22 +26,6 @@ export interface DateFormatter {
 }
 
 export type DateFormatResult = { ok: true; formatter: DateFormatter } | { ok: false; error: string };
-
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 
 /** The calendar fields of one second, UTC. */
 interface Fields {
@@ -138,14 +128,14 @@ function renderConversion(t: SecondsToken, f: Fields): string {
     case 'P':
       return f.hour < 12 ? 'am' : 'pm';
     case 'a':
-      return (WEEKDAYS[f.weekday] ?? '').slice(0, 3);
+      return WEEKDAY_ABBREVIATIONS[f.weekday] ?? '';
     case 'A':
-      return WEEKDAYS[f.weekday] ?? '';
+      return WEEKDAY_NAMES[f.weekday] ?? '';
     case 'b':
     case 'h':
-      return (MONTHS[f.month - 1] ?? '').slice(0, 3);
+      return MONTH_ABBREVIATIONS[f.month - 1] ?? '';
     case 'B':
-      return MONTHS[f.month - 1] ?? '';
+      return MONTH_NAMES[f.month - 1] ?? '';
     case 'u':
       return String(f.weekday === 0 ? 7 : f.weekday);
     case 'w':
@@ -184,7 +174,7 @@ function renderConversion(t: SecondsToken, f: Fields): string {
     case 'r':
       return `${pad2(f.hour % 12 === 0 ? 12 : f.hour % 12)}:${pad2(f.minute)}:${pad2(f.second)} ${f.hour < 12 ? 'AM' : 'PM'}`;
     case 'c':
-      return `${(WEEKDAYS[f.weekday] ?? '').slice(0, 3)} ${(MONTHS[f.month - 1] ?? '').slice(0, 3)} ${pad(f.day, 2, '_')} ${pad2(f.hour)}:${pad2(f.minute)}:${pad2(f.second)} ${f.year}`;
+      return `${WEEKDAY_ABBREVIATIONS[f.weekday] ?? ''} ${MONTH_ABBREVIATIONS[f.month - 1] ?? ''} ${pad(f.day, 2, '_')} ${pad2(f.hour)}:${pad2(f.minute)}:${pad2(f.second)} ${f.year}`;
     default:
       throw new Error(`bug: unhandled conversion ${t.conversion}`);
   }

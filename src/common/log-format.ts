@@ -26,29 +26,17 @@
  * one neighbouring space, so the default format reads `[time][thread][level][logger] message`
  * rather than `... [:] message`.
  */
+import { MONTH_ABBREVIATIONS, MONTH_NAMES, WEEKDAY_ABBREVIATIONS, WEEKDAY_NAMES } from './calendar.ts';
 
 /** `%l`, indexed by level rank. */
 const LEVEL_NAMES: readonly string[] = ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'];
 /** `%L`, indexed by level rank. */
 const SHORT_LEVEL_NAMES: readonly string[] = ['T', 'D', 'I', 'W', 'E', 'C', 'O'];
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const FULL_DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const FULL_MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
+const DAYS = WEEKDAY_ABBREVIATIONS;
+const FULL_DAYS = WEEKDAY_NAMES;
+const MONTHS = MONTH_ABBREVIATIONS;
+const FULL_MONTHS = MONTH_NAMES;
 
 /** spdlog's `padding_info::max_width`. */
 const MAX_PAD_WIDTH = 64;
