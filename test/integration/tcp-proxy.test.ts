@@ -401,3 +401,27 @@ test('connect timeout against a socket that never accepts counts upstream_cx_con
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('SIGUSR1 reopens the access log: after logrotate moves the file, new lines go to a new file', async () => {
+  const up = await upstream(echo);
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(process.env['TMPDIR'] ?? '/tmp', 'legate-rot-'));
+  const log = path.join(dir, 'access.log');
+  try {
+    const config = tcpProxyConfig(port, [endpoint(up.port)], '', accessLog(log, '%BYTES_RECEIVED%\n'));
+    await withProxy(config, ['--concurrency', '2'], async (legate) => {
+      await exchange(port, Buffer.from('12345'));
+      assert.ok(await eventually(async () => fs.existsSync(log) && fs.readFileSync(log, 'utf8') === '5\n'));
+      fs.renameSync(log, `${log}.1`);
+      assert.ok(legate.proc.pid !== undefined);
+      process.kill(legate.proc.pid, 'SIGUSR1');
+      assert.ok(await eventually(async () => fs.existsSync(log)), 'reopened at the original path');
+      await exchange(port, Buffer.from('1234567'));
+      assert.ok(await eventually(async () => fs.readFileSync(log, 'utf8') === '7\n'));
+      assert.equal(fs.readFileSync(`${log}.1`, 'utf8'), '5\n');
+    });
+  } finally {
+    await up.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
