@@ -126,15 +126,28 @@ export class TestDnsServer {
     });
   }
 
+  /**
+   * Binds UDP on a free port, then TCP on the same one. The TCP port may already be taken by
+   * another socket on the machine: then both are closed and a new port is tried.
+   */
   static async start(): Promise<TestDnsServer> {
-    const s = new TestDnsServer();
-    await s.udp.listen(0, '127.0.0.1');
-    s.port = (s.udp.address() as AddressInfo).port;
-    await new Promise<void>((resolve, reject) => {
-      s.tcp.once('error', reject);
-      s.tcp.listen(s.port, '127.0.0.1', () => resolve());
-    });
-    return s;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const s = new TestDnsServer();
+      await s.udp.listen(0, '127.0.0.1');
+      s.port = (s.udp.address() as AddressInfo).port;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.tcp.once('error', reject);
+          s.tcp.listen(s.port, '127.0.0.1', () => resolve());
+        });
+        return s;
+      } catch (err) {
+        lastError = err;
+        await new Promise<void>((resolve) => s.udp.close(() => resolve()));
+      }
+    }
+    throw lastError;
   }
 
   /** `name` answers these A and AAAA records, all with `ttl` seconds. */
