@@ -80,6 +80,11 @@ export class ClusterManager {
     const errors: ClusterBuildError[] = [];
     messageList(messageField(bootstrap, 'static_resources'), 'clusters').forEach((c, i) => {
       const step = at(undefined, 'static_resources', 'clusters', i);
+      const refusal = notServable(c);
+      if (refusal !== undefined) {
+        errors.push({ step: at(step, refusal.field), message: refusal.message });
+        return;
+      }
       const discovery = createDiscovery(c, step);
       if (typeof discovery === 'string') {
         errors.push({ step, message: discovery });
@@ -247,4 +252,26 @@ export class ClusterManager {
       breakers,
     };
   }
+}
+
+/**
+ * Cluster features that validate but have no data path in this build yet: refused at start-up
+ * rather than silently ignored (a TLS upstream spoken to in plain text would be worse than
+ * no start).
+ */
+function notServable(cluster: ProtoMessage): { field: string; message: string } | undefined {
+  const socket = messageField(cluster, 'transport_socket');
+  if (socket !== undefined && socket['name'] !== 'envoy.transport_sockets.raw_buffer') {
+    return {
+      field: 'transport_socket',
+      message: 'not supported by Legate yet: TLS to upstreams (transport_socket)',
+    };
+  }
+  for (const field of ['health_checks', 'outlier_detection', 'lb_subset_config'] as const) {
+    const v = cluster[field];
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) {
+      return { field, message: `not supported by Legate yet: ${field}` };
+    }
+  }
+  return undefined;
 }

@@ -425,3 +425,40 @@ test('SIGUSR1 reopens the access log: after logrotate moves the file, new lines 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('serve refuses what validates but has no data path yet (TLS upstream, tcp_proxy tunneling), naming the field', async () => {
+  const port = await freePort();
+  const tlsUpstream = tcpProxyConfig(
+    port,
+    [endpoint(1)],
+    `    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config: { "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext }`,
+  );
+  const legate = await startLegate(tlsUpstream, ['--concurrency', '1'], {}, false);
+  try {
+    assert.equal(await legate.exited, 1);
+    assert.match(
+      legate.stderr(),
+      /static_resources\.clusters\[0\]\.transport_socket: not supported by Legate yet: TLS to upstreams/,
+    );
+  } finally {
+    await legate.stop();
+  }
+  const tunneling = tcpProxyConfig(
+    port,
+    [endpoint(1)],
+    '',
+    '          tunneling_config: { hostname: example.com }',
+  );
+  const refused = await startLegate(tunneling, ['--concurrency', '1'], {}, false);
+  try {
+    assert.equal(await refused.exited, 1);
+    assert.match(
+      refused.stderr(),
+      /typed_config\.tunneling_config: not supported by Legate yet: tcp_proxy tunneling_config/,
+    );
+  } finally {
+    await refused.stop();
+  }
+});

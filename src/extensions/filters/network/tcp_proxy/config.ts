@@ -86,6 +86,28 @@ export const tcpProxyFactory: ExtensionFactory<TcpProxyConfig> = {
     }
     const logSettings = logOptions ?? m;
 
+    // Valid Envoy that this data path does not implement yet: refuse rather than ignore.
+    for (const field of ['tunneling_config', 'on_demand', 'metadata_match'] as const) {
+      if (m[field] !== undefined)
+        ctx.unsupported(at(ctx.step, field), `not supported by Legate yet: tcp_proxy ${field}`);
+    }
+    messageList(m, 'hash_policy').forEach((policy, i) => {
+      if (policy['source_ip'] === undefined) {
+        ctx.unsupported(
+          at(ctx.step, 'hash_policy', i),
+          'not supported by Legate yet: tcp_proxy hash_policy other than source_ip',
+        );
+      }
+    });
+    weightedClusters?.forEach((c, i) => {
+      if (c.metadataMatch !== undefined) {
+        ctx.unsupported(
+          at(ctx.step, 'weighted_clusters', 'clusters', i, 'metadata_match'),
+          'not supported by Legate yet: metadata_match (subset load balancing)',
+        );
+      }
+    });
+
     return {
       statPrefix: stringField(m, 'stat_prefix'),
       cluster: weighted === undefined ? stringField(m, 'cluster') : undefined,
