@@ -13,6 +13,10 @@
  * HTTP headers in arrival order. Keys are lower-case (unless the preserve_case formatter
  * keeps the original spelling for output); pseudo-headers (`:method`, `:path`,
  * `:authority`, `:scheme`, `:status`, `:protocol`) come first, as in Envoy.
+ *
+ * Values are byte strings: one character per octet on the wire (Latin-1), so any byte a peer
+ * sent (obs-text included) is forwarded unchanged. Text from elsewhere (config, UTF-8) is added
+ * as its UTF-8 bytes: `Buffer.from(text, 'utf8').toString('latin1')`.
  */
 export interface HeaderMap {
   get(key: string): string | undefined;
