@@ -11,6 +11,7 @@
  */
 import type { AccessLogManager } from '../access-log/types.ts';
 import type { Dispatcher } from '../event/types.ts';
+import type { HttpFilterFactoryCb } from '../http/filter-types.ts';
 import type { FilterFactoryCb } from '../network/types.ts';
 import type { Scope } from '../stats/types.ts';
 import type { ThreadLocalClusterManager } from '../upstream/thread-local-cluster-manager.ts';
@@ -29,4 +30,22 @@ export interface NetworkFilterRuntime {
   /** Envoy's extension name (the same as the config factory's). */
   readonly name: string;
   createFilterFactory(config: unknown, context: NetworkFilterContext): FilterFactoryCb;
+}
+
+/** What an HTTP filter's data-path half gets on the worker that builds it. */
+export interface HttpFilterContext {
+  readonly dispatcher: Dispatcher;
+  readonly scope: Scope;
+  readonly workerIndex: number;
+  /** The connection manager's stat prefix (`http.<prefix>.`). */
+  readonly statPrefix: string;
+  readonly clusterManager: ThreadLocalClusterManager;
+  readonly accessLogs: AccessLogManager;
+}
+
+/** The worker-side half of an HTTP filter extension (`envoy.filters.http.router`, ...). */
+export interface HttpFilterRuntime {
+  readonly name: string;
+  /** Once per connection manager config on this worker: returns the per-stream factory. */
+  createFilterFactory(config: unknown, context: HttpFilterContext): HttpFilterFactoryCb;
 }
