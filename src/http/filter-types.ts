@@ -58,6 +58,12 @@ export interface StreamDecoderFilterCallbacks extends FilterCallbacksBase {
   encode1xxHeaders(headers: HeaderMap): void;
   /** The body buffered so far by StopIterationAndBuffer, if any. */
   decodingBuffer(): Buffer | undefined;
+  /**
+   * Adds `data` to the buffered request body (it reaches the next filters when iteration
+   * continues). Envoy's `addDecodedData`: `streaming` (the router buffering for retries) pauses
+   * the downstream above the buffer limit instead of answering 413.
+   */
+  addDecodedData(data: Buffer, streaming: boolean): void;
   /** Stop / resume reading from the downstream (flow control from upstream watermarks). */
   onDecoderFilterAboveWriteBufferHighWatermark(): void;
   onDecoderFilterBelowWriteBufferLowWatermark(): void;

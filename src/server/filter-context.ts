@@ -24,6 +24,11 @@ export interface NetworkFilterContext {
   readonly clusterManager: ThreadLocalClusterManager;
   /** Builds a filter's access logs (`create` throws if one cannot be built on this worker). */
   readonly accessLogs: AccessLogManager;
+  /**
+   * The server's drain decision (Envoy's `DrainDecision::drainClose()`): true while the
+   * listener drains, so HTTP/1 responses carry `connection: close`. Unset: never draining.
+   */
+  readonly draining?: () => boolean;
 }
 
 export interface NetworkFilterRuntime {

@@ -63,6 +63,10 @@ export class StreamInfo {
   lastDownstreamRxByteReceivedMs: number | undefined;
   /** Monotonic time the first response byte came from upstream (HTTP; %RESPONSE_DURATION%). */
   firstUpstreamRxByteReceivedMs: number | undefined;
+  /** Monotonic time the response headers went to the downstream codec (HTTP). */
+  firstDownstreamTxByteSentMs: number | undefined;
+  /** Monotonic time the end of the response went to the downstream codec (HTTP). */
+  lastDownstreamTxByteSentMs: number | undefined;
   downstreamRemoteAddress = '';
   downstreamRemotePort = 0;
   downstreamLocalAddress = '';
