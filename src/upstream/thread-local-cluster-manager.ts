@@ -72,6 +72,72 @@ function trafficStats(scope: Scope): ClusterTrafficStats {
   };
 }
 
+/**
+ * `cluster.<name>.*` counted on the worker by the HTTP connection pools and the router, with
+ * Envoy's names (`ALL_CLUSTER_TRAFFIC_STATS`). The per-code stats (`upstream_rq_200`,
+ * `upstream_rq_2xx`, `upstream_rq_completed`, `upstream_rq_time`...) are made on demand from
+ * the cluster's `scope` by the router.
+ */
+export interface ClusterHttpStats {
+  readonly upstreamCxHttp1Total: Counter;
+  readonly upstreamCxDestroyWithActiveRq: Counter;
+  readonly upstreamCxDestroyLocalWithActiveRq: Counter;
+  readonly upstreamCxDestroyRemoteWithActiveRq: Counter;
+  readonly upstreamCxMaxRequests: Counter;
+  readonly upstreamCxIdleTimeout: Counter;
+  readonly upstreamCxMaxDurationReached: Counter;
+  readonly upstreamCxProtocolError: Counter;
+  readonly upstreamCxCloseNotify: Counter;
+  readonly upstreamRqTotal: Counter;
+  readonly upstreamRqActive: Gauge;
+  readonly upstreamRqPendingTotal: Counter;
+  readonly upstreamRqPendingOverflow: Counter;
+  readonly upstreamRqPendingFailureEject: Counter;
+  readonly upstreamRqPendingActive: Gauge;
+  readonly upstreamRqCancelled: Counter;
+  readonly upstreamRqTimeout: Counter;
+  readonly upstreamRqPerTryTimeout: Counter;
+  readonly upstreamRqRxReset: Counter;
+  readonly upstreamRqTxReset: Counter;
+  readonly upstreamRqRetry: Counter;
+  readonly upstreamRqRetrySuccess: Counter;
+  readonly upstreamRqRetryOverflow: Counter;
+  readonly upstreamRqRetryLimitExceeded: Counter;
+  readonly upstreamRqRetryBackoffExponential: Counter;
+  readonly retryOrShadowAbandoned: Counter;
+}
+
+function httpStats(scope: Scope): ClusterHttpStats {
+  return {
+    upstreamCxHttp1Total: scope.counter('upstream_cx_http1_total'),
+    upstreamCxDestroyWithActiveRq: scope.counter('upstream_cx_destroy_with_active_rq'),
+    upstreamCxDestroyLocalWithActiveRq: scope.counter('upstream_cx_destroy_local_with_active_rq'),
+    upstreamCxDestroyRemoteWithActiveRq: scope.counter('upstream_cx_destroy_remote_with_active_rq'),
+    upstreamCxMaxRequests: scope.counter('upstream_cx_max_requests'),
+    upstreamCxIdleTimeout: scope.counter('upstream_cx_idle_timeout'),
+    upstreamCxMaxDurationReached: scope.counter('upstream_cx_max_duration_reached'),
+    upstreamCxProtocolError: scope.counter('upstream_cx_protocol_error'),
+    upstreamCxCloseNotify: scope.counter('upstream_cx_close_notify'),
+    upstreamRqTotal: scope.counter('upstream_rq_total'),
+    upstreamRqActive: scope.gauge('upstream_rq_active'),
+    upstreamRqPendingTotal: scope.counter('upstream_rq_pending_total'),
+    upstreamRqPendingOverflow: scope.counter('upstream_rq_pending_overflow'),
+    upstreamRqPendingFailureEject: scope.counter('upstream_rq_pending_failure_eject'),
+    upstreamRqPendingActive: scope.gauge('upstream_rq_pending_active'),
+    upstreamRqCancelled: scope.counter('upstream_rq_cancelled'),
+    upstreamRqTimeout: scope.counter('upstream_rq_timeout'),
+    upstreamRqPerTryTimeout: scope.counter('upstream_rq_per_try_timeout'),
+    upstreamRqRxReset: scope.counter('upstream_rq_rx_reset'),
+    upstreamRqTxReset: scope.counter('upstream_rq_tx_reset'),
+    upstreamRqRetry: scope.counter('upstream_rq_retry'),
+    upstreamRqRetrySuccess: scope.counter('upstream_rq_retry_success'),
+    upstreamRqRetryOverflow: scope.counter('upstream_rq_retry_overflow'),
+    upstreamRqRetryLimitExceeded: scope.counter('upstream_rq_retry_limit_exceeded'),
+    upstreamRqRetryBackoffExponential: scope.counter('upstream_rq_retry_backoff_exponential'),
+    retryOrShadowAbandoned: scope.counter('retry_or_shadow_abandoned'),
+  };
+}
+
 const HOST_CELLS = HOST_STATS.length;
 
 /** An ORIGINAL_DST host: made on this worker for one destination. */
@@ -82,6 +148,9 @@ interface DynamicHost extends Host {
 export class ThreadLocalCluster {
   data: ClusterData;
   readonly stats: ClusterTrafficStats;
+  readonly httpStats: ClusterHttpStats;
+  /** `cluster.<stat name>.`: for the stats made on demand (per response code). */
+  readonly scope: Scope;
   readonly prioritySet: PrioritySetImpl;
   readonly resources: { readonly default: ResourceManager; readonly high: ResourceManager };
   private lb: LoadBalancer | undefined;
@@ -95,7 +164,9 @@ export class ThreadLocalCluster {
     this.data = data;
     this.dispatcher = dispatcher;
     this.random = random;
-    this.stats = trafficStats(scope.scope(`cluster.${data.statName}.`));
+    this.scope = scope.scope(`cluster.${data.statName}.`);
+    this.stats = trafficStats(this.scope);
+    this.httpStats = httpStats(this.scope);
     this.resources = {
       default: new ResourceManager(data.resources, 'default', data.circuitBreakers.default),
       high: new ResourceManager(data.resources, 'high', data.circuitBreakers.high),
