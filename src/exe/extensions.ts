@@ -17,19 +17,25 @@ import {
   stdoutAccessLogFactory,
 } from '../extensions/access_loggers/stream/config.ts';
 import { routerFactory } from '../extensions/filters/http/router/config.ts';
+import { routerRuntime } from '../extensions/filters/http/router/filter.ts';
 import { httpInspectorFactory } from '../extensions/filters/listener/http_inspector/config.ts';
 import { originalDstFactory } from '../extensions/filters/listener/original_dst/config.ts';
 import { tlsInspectorFactory } from '../extensions/filters/listener/tls_inspector/config.ts';
 import { echoFactory } from '../extensions/filters/network/echo/config.ts';
 import { echoRuntime } from '../extensions/filters/network/echo/filter.ts';
+import type { HttpConnectionManagerConfig } from '../extensions/filters/network/http_connection_manager/config.ts';
 import { httpConnectionManagerFactory } from '../extensions/filters/network/http_connection_manager/config.ts';
+import {
+  createHttpConnectionManagerRuntime,
+  unsupportedHttpConnectionManagerFields,
+} from '../extensions/filters/network/http_connection_manager/filter.ts';
 import { tcpProxyFactory } from '../extensions/filters/network/tcp_proxy/config.ts';
 import { tcpProxyRuntime } from '../extensions/filters/network/tcp_proxy/filter.ts';
 import { caresDnsResolverFactory } from '../extensions/network/dns_resolver/cares/config.ts';
 import { rawBufferFactory } from '../extensions/transport_sockets/raw_buffer/config.ts';
 import { tlsTransportSocketFactory } from '../extensions/transport_sockets/tls/config.ts';
 import { httpProtocolOptionsFactory } from '../extensions/upstreams/http/config.ts';
-import type { NetworkFilterRuntime } from '../server/filter-context.ts';
+import type { HttpFilterRuntime, NetworkFilterRuntime } from '../server/filter-context.ts';
 
 export const compiledInExtensions: readonly ExtensionFactory[] = [
   // Listener filters
@@ -60,7 +66,27 @@ export const compiledInExtensions: readonly ExtensionFactory[] = [
  * connection. A filter whose config factory is listed above but whose runtime is not
  * listed here validates, but a server refuses to start with it.
  */
-export const compiledInNetworkFilters: readonly NetworkFilterRuntime[] = [echoRuntime, tcpProxyRuntime];
+export const compiledInNetworkFilters: readonly NetworkFilterRuntime[] = [
+  echoRuntime,
+  tcpProxyRuntime,
+  createHttpConnectionManagerRuntime(compiledInHttpFilters()),
+];
+
+/** The data-path halves of the HTTP filters above. */
+function compiledInHttpFilters(): readonly HttpFilterRuntime[] {
+  return [routerRuntime];
+}
+
+/**
+ * Parts of a network filter's config that validate but have no data path in this build:
+ * `serve` refuses them by field instead of ignoring them. Keyed by extension name.
+ */
+export const networkFilterRefusals: Readonly<
+  Record<string, (config: unknown) => Array<{ field: string; reason: string }>>
+> = {
+  'envoy.filters.network.http_connection_manager': (config) =>
+    unsupportedHttpConnectionManagerFields(config as HttpConnectionManagerConfig),
+};
 
 /** The data-path halves of the access loggers above (file, stdout, stderr). */
 export const compiledInAccessLoggers: readonly AccessLogRuntime[] = accessLogRuntimes;

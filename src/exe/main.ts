@@ -18,7 +18,7 @@ import { ExtensionRegistry } from '../config/registry.ts';
 import { realTimeSource } from '../event/time-source.ts';
 import { HOT_RESTART_VERSION, Instance } from '../server/instance.ts';
 import { helpText, type Options, parseOptions, versionText } from '../server/options.ts';
-import { compiledInExtensions, compiledInNetworkFilters } from './extensions.ts';
+import { compiledInExtensions, compiledInNetworkFilters, networkFilterRefusals } from './extensions.ts';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -69,6 +69,7 @@ async function serve(options: Options, config: LoadedConfig): Promise<number> {
     config,
     logs,
     hasNetworkRuntime: (name) => runtimes.has(name),
+    networkFilterRefusals: (name, config) => networkFilterRefusals[name]?.(config) ?? [],
     env: process.env,
   });
   const onSignal = (signal: NodeJS.Signals): void =>

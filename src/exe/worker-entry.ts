@@ -15,6 +15,7 @@ import { AccessLogFileManager } from '../access-log/file-manager.ts';
 import { CallbackLogSink } from '../common/log-sinks.ts';
 import { configureLogging } from '../common/logger.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
+import { workerConnPools } from '../http/conn-pool/cluster-pools.ts';
 import { ConnectionHandler } from '../network/connection-handler.ts';
 import type { ListenerData } from '../network/listener-config.ts';
 import type { NetworkFilterContext } from '../server/filter-context.ts';
@@ -67,6 +68,7 @@ const filterContext: NetworkFilterContext = {
   workerIndex: init.index,
   clusterManager,
   accessLogs,
+  draining: () => handler.isDraining(),
 };
 const runtimes = new Map(compiledInNetworkFilters.map((r) => [r.name, r]));
 const handler = new ConnectionHandler(dispatcher, stats, init.index, (filter) => {
@@ -107,6 +109,7 @@ function handle(message: MainToWorker): void {
       return;
     case 'shutdown':
       handler.shutdown();
+      workerConnPools(clusterManager, dispatcher).closeAll();
       clusterManager.shutdown();
       heartbeat.disableTimer();
       // Buffered access-log lines reach their files before the thread ends.

@@ -226,6 +226,11 @@ export class ConnectionHandler {
     finish();
   }
 
+  /** True once the listeners stopped accepting for a drain (HTTP answers with `connection: close`). */
+  isDraining(): boolean {
+    return this.draining;
+  }
+
   numConnections(): number {
     let n = 0;
     for (const l of this.listeners) n += l.connections.size;

@@ -58,6 +58,11 @@ export interface InstanceDeps {
   readonly logs: LogContext;
   /** Whether a network filter has a data path in this build. */
   readonly hasNetworkRuntime: (extension: string) => boolean;
+  /** Fields of a network filter's config that this build's data path does not implement. */
+  readonly networkFilterRefusals?: (
+    extension: string,
+    config: unknown,
+  ) => Array<{ field: string; reason: string }>;
   /** Environment for test-only switches (LEGATE_TEST_STALL_WORKER). */
   readonly env: NodeJS.ProcessEnv;
 }

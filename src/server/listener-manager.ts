@@ -77,12 +77,13 @@ export class ListenerManager {
     bootstrap: ProtoMessage,
     extensions: ReadonlyMap<ProtoMessage, ResolvedExtension>,
     hasRuntime: (extension: string) => boolean,
+    refusals: (extension: string, config: unknown) => Array<{ field: string; reason: string }> = () => [],
   ): ListenerBuildError[] {
     const errors: ListenerBuildError[] = [];
     const listeners = messageList(messageField(bootstrap, 'static_resources'), 'listeners');
     listeners.forEach((l, i) => {
       const step = at(undefined, 'static_resources', 'listeners', i);
-      const data = buildListener(l, step, extensions, hasRuntime, errors);
+      const data = buildListener(l, step, extensions, hasRuntime, refusals, errors);
       if (data !== undefined) {
         this.listenersData.push(data);
         this.stats.added.inc();
@@ -151,6 +152,7 @@ function buildListener(
   step: PathStep | undefined,
   extensions: ReadonlyMap<ProtoMessage, ResolvedExtension>,
   hasRuntime: (extension: string) => boolean,
+  refusals: (extension: string, config: unknown) => Array<{ field: string; reason: string }>,
   errors: ListenerBuildError[],
 ): ListenerData | undefined {
   const address = messageField(l, 'address');
@@ -192,6 +194,14 @@ function buildListener(
           step: at(chainStep, 'filters', fi),
           message: `not supported by Legate yet: ${resolved.name} validates, but this build has no data path for it`,
         });
+      }
+      if (resolved !== undefined) {
+        for (const r of refusals(resolved.name, resolved.config)) {
+          errors.push({
+            step: at(chainStep, 'filters', fi, 'typed_config', r.field),
+            message: `not supported by Legate yet: ${r.reason}`,
+          });
+        }
       }
       return { name: stringField(f, 'name'), extension: resolved?.name ?? '', config: resolved?.config };
     });
