@@ -270,8 +270,14 @@ function notServable(cluster: ProtoMessage): { field: string; message: string } 
   const protocolOptions = messageField(cluster, 'typed_extension_protocol_options');
   const httpOptions = messageField(protocolOptions, 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions');
   const explicit = messageField(httpOptions, 'explicit_http_config');
-  if (cluster['http2_protocol_options'] !== undefined || messageField(explicit, 'http2_protocol_options') !== undefined) {
-    return { field: 'typed_extension_protocol_options', message: 'not supported by Legate yet: HTTP/2 to upstreams' };
+  if (
+    cluster['http2_protocol_options'] !== undefined ||
+    messageField(explicit, 'http2_protocol_options') !== undefined
+  ) {
+    return {
+      field: 'typed_extension_protocol_options',
+      message: 'not supported by Legate yet: HTTP/2 to upstreams',
+    };
   }
   for (const field of ['health_checks', 'outlier_detection', 'lb_subset_config'] as const) {
     const v = cluster[field];
