@@ -61,6 +61,30 @@ function lbConfig(cluster: ProtoMessage): LbConfigData {
   };
 }
 
+/**
+ * Envoy reads these from `typed_extension_protocol_options` (HttpProtocolOptions), falling
+ * back to the deprecated cluster-level `common_http_protocol_options` /
+ * `max_requests_per_connection`.
+ */
+function httpSettings(cluster: ProtoMessage): NonNullable<ClusterData['http']> {
+  const options = messageField(
+    messageField(cluster, 'typed_extension_protocol_options'),
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  );
+  const common =
+    messageField(options, 'common_http_protocol_options') ??
+    messageField(cluster, 'common_http_protocol_options');
+  return {
+    idleTimeoutMs: durationMs(common?.['idle_timeout'], 60 * 60 * 1000),
+    maxRequestsPerConnection: numberField(
+      common,
+      'max_requests_per_connection',
+      numberField(cluster, 'max_requests_per_connection', 0),
+    ),
+    maxConnectionDurationMs: durationMs(common?.['max_connection_duration'], 0),
+  };
+}
+
 /** Everything but the hosts, which the cluster's discovery supplies. */
 export function clusterData(cluster: ProtoMessage): Omit<ClusterData, 'hosts'> {
   const name = stringField(cluster, 'name');
@@ -80,6 +104,7 @@ export function clusterData(cluster: ProtoMessage): Omit<ClusterData, 'hosts'> {
     lb: lbConfig(cluster),
     connectTimeoutMs: durationMs(cluster['connect_timeout'], 5000),
     perConnectionBufferLimitBytes: numberField(cluster, 'per_connection_buffer_limit_bytes', 1024 * 1024),
+    http: httpSettings(cluster),
     circuitBreakers: { default: thresholds(cluster, 'DEFAULT'), high: thresholds(cluster, 'HIGH') },
     resources: new SharedArrayBuffer(4 * RESOURCE_CELLS),
     hostStats: new SharedArrayBuffer(4 * INITIAL_HOST_SLOTS * 8),

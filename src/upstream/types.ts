@@ -150,6 +150,16 @@ export interface ClusterData {
   readonly tcpKeepalive:
     | { readonly probes: number; readonly timeS: number; readonly intervalS: number }
     | undefined;
+  /**
+   * HTTP upstream settings from the cluster's HttpProtocolOptions (or the deprecated
+   * cluster-level fields): idle timeout (1 h), requests per connection (0: unlimited) and
+   * connection duration (0: unlimited). The HTTP/1 client codec's settings stay the pool's.
+   */
+  readonly http?: {
+    readonly idleTimeoutMs: number;
+    readonly maxRequestsPerConnection: number;
+    readonly maxConnectionDurationMs: number;
+  };
   /** ORIGINAL_DST settings. */
   readonly originalDst:
     | { readonly useHttpHeader: boolean; readonly httpHeaderName: string; readonly cleanupIntervalMs: number }

@@ -185,3 +185,29 @@ test('HTTP: a smuggling attempt (Content-Length with Transfer-Encoding) gets 400
     assert.equal((await stat(admin, 'cluster.two.upstream_rq_total')) ?? 0, 0);
   });
 });
+
+test('HTTP: max_requests_per_connection from the cluster HttpProtocolOptions opens a new upstream connection after N requests', async () => {
+  const one = await upstream('one');
+  const port = await freePort();
+  const base = config(port, one.port, one.port, await freePort());
+  const withLimit = base.replace(
+    '  - name: one\n',
+    `  - name: one
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        common_http_protocol_options: { max_requests_per_connection: 2 }
+        explicit_http_config: { http_protocol_options: {} }
+`,
+  );
+  const legate = await startLegate(withLimit, ['--concurrency', '1']);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let i = 0; i < 6; i++) assert.equal((await request(port, '/service/1', { agent })).status, 200);
+    assert.equal(await stat(legate.admin, 'cluster.one.upstream_cx_total'), 3);
+  } finally {
+    agent.destroy();
+    await legate.stop();
+    await one.close();
+  }
+});

@@ -31,9 +31,9 @@ export const DEFAULT_CLUSTER_HTTP_SETTINGS: ClusterHttpSettings = Object.freeze(
  * (resolved from `typed_extension_protocol_options`), Envoy's defaults otherwise.
  */
 export function clusterHttpSettings(data: ClusterData): ClusterHttpSettings {
-  return (
-    (data as ClusterData & { readonly http?: ClusterHttpSettings }).http ?? DEFAULT_CLUSTER_HTTP_SETTINGS
-  );
+  return data.http === undefined
+    ? DEFAULT_CLUSTER_HTTP_SETTINGS
+    : { ...DEFAULT_CLUSTER_HTTP_SETTINGS, ...data.http };
 }
 
 type Priority = 'default' | 'high';
