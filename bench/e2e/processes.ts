@@ -27,7 +27,13 @@ export interface Server {
 }
 
 const live = new Map<number, ChildProcess>();
+const exitHooks: (() => void)[] = [];
 let handlersInstalled = false;
+
+/** Runs `hook` (synchronously) when the process exits, however it exits, after the servers are killed. */
+export function addExitHook(hook: () => void): void {
+  exitHooks.push(hook);
+}
 
 /**
  * Installs the handlers that stop every registered process on exit, Ctrl-C, SIGTERM or an
@@ -36,7 +42,16 @@ let handlersInstalled = false;
 export function installCleanupHandlers(onSignal: (signal: string) => void): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', killAllNow);
+  process.on('exit', () => {
+    killAllNow();
+    for (const hook of exitHooks) {
+      try {
+        hook();
+      } catch {
+        // best effort while exiting
+      }
+    }
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       onSignal(signal);

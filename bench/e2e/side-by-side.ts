@@ -39,6 +39,7 @@ import {
 import { ensureTools, firstLine, gitCommit, type Tools } from './install.ts';
 import { runIperf3, runWrk } from './load.ts';
 import {
+  addExitHook,
   installCleanupHandlers,
   portFree,
   type Server,
@@ -603,6 +604,7 @@ export async function measureSideBySide(options: Options): Promise<RunResult> {
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-bench-'));
   fs.chmodSync(tmp, 0o755); // nginx workers may run as another user and must read the 64 KiB file
+  if (!options.keepTmp) addExitHook(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const rig: Rig = { root: ROOT, tmp, tools, node: process.execPath, placement: PLACEMENT, ports, log };
   const m = new Measurement(rig, options.params, options.only);
   const result: RunResult = {
