@@ -12,10 +12,11 @@
  * `upstream_rq_retry_limit_exceeded` and `upstream_rq_retry_backoff_exponential`. Envoy
  * counterpart: `RetryStateImpl` (source/common/router/retry_state_impl.cc).
  */
+
+import { JitteredExponentialBackOff } from '../common/backoff.ts';
 import type { Dispatcher, Timer } from '../event/types.ts';
 import { HeaderMapImpl } from '../http/header-map.ts';
 import type { HeaderMap, StreamResetReason } from '../http/types.ts';
-import { JitteredExponentialBackOff } from '../upstream/discovery/backoff.ts';
 import type { ResourceManager } from '../upstream/resource-manager.ts';
 import type { ClusterHttpStats } from '../upstream/thread-local-cluster-manager.ts';
 import type { Host } from '../upstream/types.ts';

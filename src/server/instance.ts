@@ -106,6 +106,9 @@ export class Instance implements ServerInfoSource {
   private pendingStarts = new Set<number>();
   private pendingDrains = new Set<number>();
   private stopping = false;
+  private heartbeatCells: SharedArrayBuffer | undefined;
+  private readonly readyWorkers = new Set<number>();
+  private onAllReady: (() => void) | undefined;
   private finish: ((code: number) => void) | undefined;
 
   constructor(deps: InstanceDeps) {
@@ -291,10 +294,6 @@ export class Instance implements ServerInfoSource {
     }
     return watched;
   }
-
-  private heartbeatCells: SharedArrayBuffer | undefined;
-  private readyWorkers = new Set<number>();
-  private onAllReady: (() => void) | undefined;
 
   private whenWorkersReady(): Promise<void> {
     if (this.readyWorkers.size === this.workers.length) return Promise.resolve();

@@ -14,7 +14,7 @@ import type { Dispatcher, Timer } from '../event/types.ts';
 import { ConnectionImpl } from '../network/connection.ts';
 import type { Counter, Gauge, Histogram, Scope } from '../stats/types.ts';
 import { createLoadBalancer } from './load-balancer/factory.ts';
-import { PrioritySetImpl } from './priority-set.ts';
+import { hostKey, PrioritySetImpl } from './priority-set.ts';
 import { ResourceManager } from './resource-manager.ts';
 import {
   type ClusterData,
@@ -237,9 +237,7 @@ export class ThreadLocalCluster {
   private originalDstHost(context: LoadBalancerContext | undefined): Host | undefined {
     const destination = context?.originalDestination?.();
     if (destination === undefined) return undefined;
-    const key = net.isIPv6(destination.address)
-      ? `[${destination.address}]:${destination.port}`
-      : `${destination.address}:${destination.port}`;
+    const key = hostKey(destination.address, destination.port);
     let host = this.dynamicHosts.get(key);
     if (host === undefined) {
       host = {

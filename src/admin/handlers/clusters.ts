@@ -6,16 +6,13 @@
  * `ClustersHandler`.
  */
 import type { ClusterManager } from '../../upstream/cluster-manager.ts';
+import { hostKey } from '../../upstream/priority-set.ts';
 import type { CircuitBreakerThresholds, HostData } from '../../upstream/types.ts';
 import { type AdminHandler, json, text } from '../admin-server.ts';
 
 /** Host counters Envoy prints as counters, then the ones it prints as gauges. */
 const COUNTERS = ['cx_connect_fail', 'cx_total', 'rq_error', 'rq_success', 'rq_timeout', 'rq_total'] as const;
 const GAUGES = ['cx_active', 'rq_active'] as const;
-
-function hostKey(h: HostData): string {
-  return h.address.includes(':') ? `[${h.address}]:${h.port}` : `${h.address}:${h.port}`;
-}
 
 function healthFlags(h: HostData): string {
   switch (h.healthStatus) {
@@ -103,7 +100,7 @@ export function clustersHandlers(clusters: ClusterManager): AdminHandler[] {
           lines.push(`${n}::added_via_api::false`);
           for (const h of data.hosts) {
             const counters = hostCounters(h);
-            const k = `${n}::${hostKey(h)}`;
+            const k = `${n}::${hostKey(h.address, h.port)}`;
             for (const name of [...COUNTERS, ...GAUGES].sort())
               lines.push(`${k}::${name}::${counters[name] ?? 0}`);
             lines.push(

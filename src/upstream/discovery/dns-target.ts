@@ -13,11 +13,12 @@
  * `Config::Utility::prepareDnsRefreshStrategy`. Unlike Envoy, whose back-off is one per
  * cluster, each name has its own, so one failing name does not slow another's retries.
  */
+
+import { type BackOffStrategy, FixedBackOff, JitteredExponentialBackOff } from '../../common/backoff.ts';
 import { durationMs } from '../../config/durations.ts';
 import { boolField, enumField, messageField } from '../../config/proto-fields.ts';
 import type { ProtoMessage } from '../../config/types.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
-import { type BackOffStrategy, FixedBackOff, JitteredExponentialBackOff } from './backoff.ts';
 import { DNS_LOOKUP_FAMILIES, type DnsLookup, lookup } from './dns-lookup.ts';
 import type { DnsClusterSettings, DnsResolver } from './types.ts';
 

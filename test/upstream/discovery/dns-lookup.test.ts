@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import dns2 from 'dns2';
-import { FixedBackOff, JitteredExponentialBackOff } from '../../../src/upstream/discovery/backoff.ts';
+import { FixedBackOff, JitteredExponentialBackOff } from '../../../src/common/backoff.ts';
 import { lookup } from '../../../src/upstream/discovery/dns-lookup.ts';
 import {
   DnsQueryError,

@@ -2,7 +2,7 @@
  * Back-off strategies: how long to wait before the next try after a failure.
  *
  * Pure objects, any thread; the caller arms its own Dispatcher timer with the result. The
- * DNS clusters use them for `dns_failure_refresh_rate`. Envoy counterpart:
+ * DNS clusters use them for `dns_failure_refresh_rate`, the router for retries. Envoy counterpart:
  * source/common/common/backoff_strategy.cc (`JitteredExponentialBackOffStrategy`,
  * `FixedBackOffStrategy`).
  */
