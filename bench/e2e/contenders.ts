@@ -45,7 +45,7 @@ export interface Rig {
   readonly log: (line: string) => void;
 }
 
-export type Family = 'direct' | 'nginx' | 'haproxy' | 'node-http-proxy' | 'legate';
+export type Family = 'direct' | 'nginx' | 'haproxy' | 'node-http-proxy' | 'node-net-pipe' | 'legate';
 
 export type StartOutcome =
   | { readonly kind: 'running'; readonly server: Server }
@@ -278,6 +278,32 @@ const nodeHttpProxy: Contender = {
   },
 };
 
+// ---------------------------------------------------------------- Node net pipe (the runtime's floor)
+
+const nodeNetPipe: Contender = {
+  id: 'node-net-pipe',
+  label: 'Node net pipe (floor of a Node TCP proxy, 1 thread)',
+  layer: 'l4',
+  family: 'node-net-pipe',
+  workers: 1,
+  async start(rig, listenPort, upstreamPort) {
+    const server = startServer(
+      'node-net-pipe',
+      rig.placement.proxy,
+      rig.node,
+      [
+        path.join(import.meta.dirname, '..', 'peers', 'node-net-pipe.ts'),
+        '--listen',
+        String(listenPort),
+        '--upstream',
+        String(upstreamPort),
+      ],
+      path.join(rig.tmp, 'node-net-pipe.log'),
+    );
+    return ready(server, listenPort, 10_000);
+  },
+};
+
 // ---------------------------------------------------------------- Legate
 
 /** The bench config `name` from bench/configs with the listener and endpoint ports set, as `file`. */
@@ -429,6 +455,7 @@ export const L7_CONTENDERS: readonly Contender[] = [
 export const L4_CONTENDERS: readonly Contender[] = [
   nginxStream,
   haproxy('tcp'),
+  nodeNetPipe,
   legate('l4', 1),
   legate('l4', 2),
 ];

@@ -313,6 +313,15 @@ export function keyRatios(result: RunResult): string[] {
       `- Legate ÷ nginx stream, proxy CPU per request, L4 ${size}: **${x2(r)}** (÷ HAProxy tcp: ${x2(h)})`,
     );
   }
+  for (const b of bodies) {
+    const size = b === 'small' ? '12 B' : '64 KiB';
+    const pipe = find(result, 'l4', b, 'node-net-pipe');
+    const legate = find(result, 'l4', b, 'legate-tcp-1w');
+    const floor = ratioOf(pipe, find(result, 'l4', b, 'haproxy-tcp'), (s) => s.rps);
+    out.push(
+      `- The Node floor, L4 ${size}: a bare \`net.Socket\` pipe ÷ HAProxy tcp, req/s ${x2(floor)}; tcp_proxy ÷ that pipe: req/s ${x2(ratioOf(legate, pipe, (s) => s.rps))}, CPU per request ${x2(ratioOf(legate, pipe, (s) => s.cpuUs))}`,
+    );
+  }
   const rb = ratioOf(
     find(result, 'bulk', 'stream', 'legate-tcp-1w'),
     find(result, 'bulk', 'stream', 'nginx-stream'),

@@ -198,6 +198,46 @@ test('half-close passes through: the upstream sees the client FIN and can still 
   }
 });
 
+test('idle_timeout closes a silent connection (idle_timeout counted) and spares one that keeps talking', async () => {
+  const up = await upstream(echo);
+  const port = await freePort();
+  const config = tcpProxyConfig(port, [endpoint(up.port)], '', '          idle_timeout: 0.5s');
+  try {
+    await withProxy(config, ['--concurrency', '1'], async (legate) => {
+      const connect = (): Promise<net.Socket> =>
+        new Promise((resolve, reject) => {
+          const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+          s.on('error', reject);
+        });
+      const silent = await connect();
+      const talker = await connect();
+      const silentClosed = new Promise<void>((r) => silent.on('close', () => r()));
+      let talkerClosed = false;
+      talker.on('close', () => {
+        talkerClosed = true;
+      });
+      let echoed = 0;
+      talker.on('data', (d: Buffer) => {
+        echoed += d.length;
+      });
+      // Three idle timeouts' worth of traffic, one byte every 100 ms.
+      for (let i = 0; i < 15 && !talkerClosed; i++) {
+        talker.write('x');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await silentClosed;
+      assert.equal(talkerClosed, false, 'the talking connection was closed as idle');
+      assert.ok(echoed >= 14, `echoed ${echoed} bytes`);
+      assert.equal(await stat(legate.admin, 'tcp.tp.idle_timeout'), 1);
+      // Once it falls silent it goes too.
+      await new Promise<void>((r) => (talkerClosed ? r() : talker.on('close', () => r())));
+      assert.ok(await eventually(async () => (await stat(legate.admin, 'tcp.tp.idle_timeout')) === 2));
+    });
+  } finally {
+    await up.close();
+  }
+});
+
 test('round robin with weights 1:2:3 sends exactly 100/200/300 of 600 connections on one worker', async () => {
   const ups = await Promise.all([1, 2, 3].map(() => upstream((s) => s.end())));
   const port = await freePort();
