@@ -12,7 +12,17 @@ import type { AddressInfo } from 'node:net';
 export interface AdminResponse {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  readonly body: string | Buffer;
+  /** Extra response headers (lower-case names). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** What a handler sees of the request: Envoy's admin takes its parameters in the query string. */
+export interface AdminRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface AdminHandler {
@@ -20,7 +30,17 @@ export interface AdminHandler {
   readonly help: string;
   /** Changes state: POST only. */
   readonly mutates: boolean;
-  handle(query: URLSearchParams): AdminResponse;
+  /** Parameters shown on the `/` index page and in `/help` (Envoy's `ParamDescriptor`s). */
+  readonly params?: readonly AdminParam[];
+  handle(query: URLSearchParams, request: AdminRequest): AdminResponse | Promise<AdminResponse>;
+}
+
+export interface AdminParam {
+  readonly name: string;
+  readonly help: string;
+  /** `enum` lists its choices; `boolean` is a bare flag (`?usedonly`). */
+  readonly type: 'string' | 'boolean' | 'enum';
+  readonly choices?: readonly string[];
 }
 
 export function text(body: string, status = 200): AdminResponse {
@@ -64,29 +84,46 @@ export class AdminServer {
     return new Promise((resolve) => server.close(() => resolve()));
   }
 
+  /** The registered handlers, by path. */
+  handlerList(): readonly AdminHandler[] {
+    return [...this.handlers.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.resume();
     const url = new URL(req.url ?? '/', 'http://admin');
+    void this.respond(req, url).then(
+      (response) => this.send(req, res, response),
+      (err: unknown) => this.send(req, res, text(`${(err as Error).message ?? String(err)}\n`, 500)),
+    );
+  }
+
+  private async respond(req: http.IncomingMessage, url: URL): Promise<AdminResponse> {
     const handler = this.handlers.get(url.pathname);
-    let response: AdminResponse;
-    if (handler === undefined) {
-      response = text(`invalid path. admin commands are:\n${this.helpText()}`, 404);
-    } else if (handler.mutates && req.method !== 'POST') {
-      response = text('This endpoint requires a POST request.\n', 405);
-      res.setHeader('allow', 'POST');
-    } else {
-      response = handler.handle(url.searchParams);
+    if (handler === undefined) return text(`invalid path. admin commands are:\n${this.helpText()}`, 404);
+    if (handler.mutates && req.method !== 'POST') {
+      return { ...text('This endpoint requires a POST request.\n', 405), headers: { allow: 'POST' } };
     }
+    const request: AdminRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+    };
+    return handler.handle(url.searchParams, request);
+  }
+
+  private send(req: http.IncomingMessage, res: http.ServerResponse, response: AdminResponse): void {
     res.statusCode = response.status;
     res.setHeader('content-type', response.contentType);
     res.setHeader('cache-control', 'no-cache, max-age=0');
     res.setHeader('x-content-type-options', 'nosniff');
+    for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
     res.end(req.method === 'HEAD' ? undefined : response.body);
-    req.resume();
   }
 
   helpText(): string {
-    return [...this.handlers.values()]
-      .sort((a, b) => a.path.localeCompare(b.path))
+    return this.handlerList()
       .map((h) => `  ${h.path}: ${h.help}`)
       .join('\n')
       .concat('\n');
