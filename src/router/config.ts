@@ -1319,7 +1319,7 @@ function compileMatch(
     return { spec: spec(PATH_CONNECT, ''), matched: '' };
   }
   if (m['path_match_policy'] !== undefined) return undefined; // reported as an unknown field
-  sink.invalid(
+  sink.invalidBySchema(
     path,
     'Invalid route config: a route match needs one of prefix, path, safe_regex, connect_matcher or path_separated_prefix',
   );
@@ -1348,7 +1348,7 @@ function compileRoute(
       sink,
     );
   } else if (m['filter_action'] === undefined && m['non_forwarding_action'] === undefined) {
-    sink.invalid(path, 'a route needs one of route, redirect or direct_response');
+    sink.invalidBySchema(path, 'a route needs one of route, redirect or direct_response');
   }
   const requestHeaderParser = compileHeaderParser(
     m,

@@ -18,6 +18,11 @@ export interface RouteConfigProblem {
   /** Proto field names and list indices below the RouteConfiguration. */
   readonly path: ProblemPath;
   readonly message: string;
+  /**
+   * The proto schema (protoc-gen-validate rules) already rejects this, so a caller that has
+   * validated the config against the schema need not report it again.
+   */
+  readonly schema?: boolean;
 }
 
 /** `virtual_hosts[0].routes[2].match`. */
@@ -43,6 +48,11 @@ export class ProblemSink {
 
   invalid(path: ProblemPath, message: string): void {
     this.problems.push({ kind: 'invalid', path, message });
+  }
+
+  /** Invalid, and also a violation of the proto schema's own rules (see `schema`). */
+  invalidBySchema(path: ProblemPath, message: string): void {
+    this.problems.push({ kind: 'invalid', path, message, schema: true });
   }
 
   unsupported(path: ProblemPath, message: string): void {

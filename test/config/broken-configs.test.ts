@@ -398,7 +398,7 @@ ${CLUSTER_C}`,
     expect: [
       {
         path: `${HCM}.route_config.virtual_hosts[1].domains[0]`,
-        message: /^only unique values for domains are permitted; duplicate entry of domain x\.example/,
+        message: /^Only unique values for domains are permitted. Duplicate entry of domain x\.example in route /,
       },
     ],
   },

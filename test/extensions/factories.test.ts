@@ -305,7 +305,8 @@ describe('http_connection_manager', () => {
     assert.deepEqual(errors, [
       {
         path: `${rc}.virtual_hosts[1].domains[0]`,
-        message: 'only unique values for domains are permitted; duplicate entry of domain Example.COM',
+        message:
+          'Only unique values for domains are permitted. Duplicate entry of domain example.com in route local_route',
       },
       {
         path: `${rc}.virtual_hosts[2].name`,
@@ -313,7 +314,7 @@ describe('http_connection_manager', () => {
       },
       {
         path: `${rc}.virtual_hosts[2].domains[0]`,
-        message: "only a single wildcard domain is permitted in route 'local_route'",
+        message: 'Only a single wildcard domain is permitted in route local_route',
       },
     ]);
   });

@@ -30,6 +30,7 @@ import {
 } from '../../../../config/proto-fields.ts';
 import { type ChainedFilter, validateTerminalFilters } from '../../../../config/terminal-filters.ts';
 import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../../config/types.ts';
+import { validateRouteConfig } from '../../../../router/config.ts';
 import type { AccessLogConfig } from '../../../access_loggers/common/access-log.ts';
 import { accessLogsOf } from '../../../access_loggers/common/access-log.ts';
 import type { NestedExtension } from '../../../common/nested-extensions.ts';
@@ -235,33 +236,18 @@ function checkRouteConfig(
   ctx: ExtensionContext,
 ): boolean {
   const validateClusters = boolField(routeConfig, 'validate_clusters', true);
-  const routeName = stringField(routeConfig, 'name');
-  const hostNames = new Set<string>();
-  const domains = new Set<string>();
+  // The route table's own compiler is the one judge of the table (duplicate names and
+  // domains, matchers, RE2 programs, rewrites, direct_response files): what would stop a
+  // worker from building it is reported here, at load, under the field's path.
+  for (const problem of validateRouteConfig(routeConfig)) {
+    if (problem.schema === true) continue; // the schema validation has reported it
+    const problemStep = at(step, ...problem.path);
+    if (problem.kind === 'invalid') ctx.error(problemStep, problem.message);
+    else if (problem.kind === 'unsupported') ctx.unsupported(problemStep, problem.message);
+    else ctx.warn(problemStep, problem.message);
+  }
   messageList(routeConfig, 'virtual_hosts').forEach((vhost, v) => {
     const vhostStep = at(step, 'virtual_hosts', v);
-    const name = stringField(vhost, 'name');
-    if (hostNames.has(name)) {
-      ctx.error(
-        at(vhostStep, 'name'),
-        `only unique values for virtual host names are permitted; duplicate '${name}'`,
-      );
-    }
-    hostNames.add(name);
-
-    stringList(vhost, 'domains').forEach((domain, d) => {
-      const key = domain.toLowerCase();
-      if (domains.has(key)) {
-        ctx.error(
-          at(vhostStep, 'domains', d),
-          key === '*'
-            ? `only a single wildcard domain is permitted in route '${routeName}'`
-            : `only unique values for domains are permitted; duplicate entry of domain ${domain}`,
-        );
-      }
-      domains.add(key);
-    });
-
     if (!validateClusters) return;
     messageList(vhost, 'routes').forEach((route, r) => {
       const action = messageField(route, 'route');
