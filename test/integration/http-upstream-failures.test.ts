@@ -327,6 +327,7 @@ before(async () => {
       route: 'cluster: refused_retry, retry_policy: { retry_on: connect-failure, num_retries: 1 }',
     },
     { prefix: '/uf', route: 'cluster: refused' },
+    { prefix: '/uo-timeout', route: 'cluster: breaker, timeout: 0.2s' },
     { prefix: '/uo', route: 'cluster: breaker' },
     {
       prefix: '/retry-overflow',
@@ -514,6 +515,15 @@ test('UO: with the only connection stalled and the pending queue full, a request
   });
   assert.equal(await cluster('breaker', 'upstream_rq_pending_active'), 0);
 
+  // A queued request whose route timeout passes is withdrawn from the queue: 504 UT.
+  const queuedTimeout = await request(port, '/uo-timeout', { id: 'uo-timeout' });
+  assert.equal(queuedTimeout.status, 504);
+  assert.equal(queuedTimeout.body, 'upstream request timeout');
+  assert.equal((await logged('uo-timeout')).flags, 'UT');
+  assert.equal(await cluster('breaker', 'upstream_rq_cancelled'), 2);
+  assert.equal(await cluster('breaker', 'upstream_rq_timeout'), 1);
+  assert.equal(await cluster('breaker', 'upstream_rq_pending_active'), 0);
+
   // A new request queues again and is served on the same connection once the first completes.
   const fourth = request(port, '/uo/4', { id: 'uo-4' });
   assert.ok(await eventually(async () => (await cluster('breaker', 'upstream_rq_pending_active')) === 1));
@@ -682,9 +692,10 @@ test('DC: the client closing before the response cancels the upstream request', 
   assert.ok(((await stat(legate.admin, 'http.ingress.downstream_cx_destroy_remote_active_rq')) ?? 0) >= 1);
 });
 
-test('LR is not a direct response: direct_response and redirects carry no flag', async () => {
-  // Envoy sets LR only when an upstream stream is reset locally (an HTTP/1 upstream never
-  // reports that: its failures are UF, UC, UPE, UO or UT above); a direct response is no failure.
+test('LR: a direct response carries no flag, and none of the failures above is LR', async () => {
+  // Envoy sets LR only for an upstream stream reset with a local-reset reason, which an HTTP/1
+  // upstream never reports: Envoy's own per-try timeout is UT, its overflow UO, a connect
+  // timeout UF (each asserted exactly above). A direct response is no failure at all.
   const r = await request(port, '/direct', { id: 'direct' });
   assert.equal(r.status, 200);
   assert.equal(r.body, 'direct');
@@ -787,4 +798,27 @@ test('x-envoy-* control headers: honoured for an internal request, removed from 
   assert.equal((await logged('ut-header')).flags, 'UT');
   assert.match(ups.stallHdr!.heads[0]!, /\r\nx-envoy-expected-rq-timeout-ms: 150\r\n/);
   assert.doesNotMatch(ups.stallHdr!.heads[0]!, /x-envoy-upstream-rq-timeout-ms/);
+
+  // A per-try timeout from the headers, with retries from the headers: two tries of 100 ms.
+  const perTry = await request(port, '/ut/header', {
+    id: 'ut-header-per-try',
+    headers: {
+      'x-envoy-upstream-rq-per-try-timeout-ms': '100',
+      'x-envoy-retry-on': '5xx',
+      'x-envoy-max-retries': '1',
+    },
+  });
+  assert.equal(perTry.status, 504);
+  assert.deepEqual(await logged('ut-header-per-try'), {
+    code: '504',
+    flags: 'UT,URX',
+    details: 'upstream_per_try_timeout',
+    transport: '-',
+  });
+  assert.equal(await cluster('stall_hdr', 'upstream_rq_per_try_timeout'), 2);
+  assert.equal(ups.stallHdr!.heads.length, 3);
+  for (const head of ups.stallHdr!.heads.slice(1)) {
+    assert.match(head, /\r\nx-envoy-expected-rq-timeout-ms: 100\r\n/);
+    assert.doesNotMatch(head, /x-envoy-upstream-rq-per-try-timeout-ms|x-envoy-retry-on|x-envoy-max-retries/);
+  }
 });
