@@ -32,6 +32,7 @@ import {
 import { tcpProxyFactory } from '../extensions/filters/network/tcp_proxy/config.ts';
 import { tcpProxyRuntime } from '../extensions/filters/network/tcp_proxy/filter.ts';
 import { caresDnsResolverFactory } from '../extensions/network/dns_resolver/cares/config.ts';
+import { previousHostsPredicateFactory } from '../extensions/retry/host/previous_hosts/config.ts';
 import { rawBufferFactory } from '../extensions/transport_sockets/raw_buffer/config.ts';
 import { tlsTransportSocketFactory } from '../extensions/transport_sockets/tls/config.ts';
 import { httpProtocolOptionsFactory } from '../extensions/upstreams/http/config.ts';
@@ -57,6 +58,8 @@ export const compiledInExtensions: readonly ExtensionFactory[] = [
   tlsTransportSocketFactory,
   // Upstream protocol options
   httpProtocolOptionsFactory,
+  // Retry host predicates
+  previousHostsPredicateFactory,
   // DNS resolvers
   caresDnsResolverFactory,
 ];

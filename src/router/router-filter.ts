@@ -754,8 +754,10 @@ export class RouterFilter
     callbacks.streamInfo.setResponseFlag(flag);
     this.cleanup();
     if (this.downstreamResponseStarted) {
+      // All that can be done is a reset; the details say why (Envoy's sendLocalReply does so).
       this.finished = true;
       this.shared.stats.rqResetAfterDownstreamResponseStarted.inc();
+      callbacks.streamInfo.responseCodeDetails = details;
       callbacks.resetStream('LocalReset', details);
       return;
     }

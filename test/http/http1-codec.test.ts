@@ -355,13 +355,12 @@ describe('ServerConnectionImpl: keep-alive and close', () => {
     assert.equal(f.conn.closeType, 'FlushWrite');
   });
 
-  test('a peer half-close after a complete request: the response is written, then the connection closes', () => {
+  test('a peer half-close after a complete request is a close (Envoy has no HTTP half-close): the stream is reset', () => {
     const f = serverFixture();
     f.send(GET, true);
-    assert.equal(f.conn.closeType, null);
-    f.run(() => f.requests[0]!.encoder.encodeHeaders(h([[':status', '200']]), true));
-    assert.match(f.conn.text(), /^HTTP\/1\.1 200 OK/);
-    assert.equal(f.conn.closeType, 'FlushWrite');
+    assert.deepEqual(f.requests[0]!.resets, [['ConnectionTermination', 'downstream_remote_disconnect']]);
+    assert.equal(f.conn.closeType, 'NoFlush');
+    assert.equal(f.conn.text(), '');
   });
 
   test('a peer half-close in the middle of a request resets its stream and closes', () => {
@@ -797,11 +796,17 @@ describe('ClientConnectionImpl: responses', () => {
     assert.deepEqual(f.completions, [false]);
   });
 
-  test('the upstream closing before the response ends resets the stream (ConnectionTermination)', () => {
+  test('the upstream closing before the response ends: a protocol error mid-response, a termination before it', () => {
+    // Envoy's codec reads the close of a framed response cut short as HPE_INVALID_EOF_STATE.
     const f = clientFixture();
     const { response } = f.start(REQ, true);
     f.receive('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', true);
-    assert.deepEqual(response.resets, [['ConnectionTermination', 'upstream_remote_disconnect']]);
+    assert.deepEqual(response.resets, [['ProtocolError', 'http1.codec_error']]);
+    const reset = clientFixture();
+    const cut = reset.start(REQ, true);
+    reset.receive('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+    reset.conn.raiseEvent('RemoteClose');
+    assert.deepEqual(cut.response.resets, [['ProtocolError', 'http1.codec_error']]);
     const g = clientFixture();
     const before = g.start(REQ, true);
     g.conn.raiseEvent('RemoteClose');

@@ -532,8 +532,9 @@ export class ServerConnectionImpl extends Http1ConnectionBase implements ServerC
         }
         return;
       }
-      if (s.remoteComplete) return; // the response will be written, then the connection closed
-      // The request was cut short.
+      // Envoy has no HTTP half-close: the peer's FIN closes the connection, so a request in
+      // progress (cut short, or complete and waiting for its response) is reset, and its
+      // upstream request cancelled (DC), as Envoy's connection does with half-close disabled.
       this.endStream(s);
       s.runResetCallbacks('ConnectionTermination', 'downstream_remote_disconnect');
       this.closeConnection(false);
@@ -865,6 +866,12 @@ export class ClientConnectionImpl extends Http1ConnectionBase implements ClientC
         current.remoteComplete = true;
         return;
       }
+      if (!ok) {
+        // The response was cut short (HPE_INVALID_EOF_STATE): a protocol error, as in Envoy;
+        // a close before any response byte is a connection termination.
+        this.onCodecError(this.parser.error!);
+        return;
+      }
       this.endStream(current);
       current.runResetCallbacks('ConnectionTermination', 'upstream_remote_disconnect');
     }
@@ -1080,6 +1087,14 @@ export class ClientConnectionImpl extends Http1ConnectionBase implements ClientC
     if (s === null || s.done) return;
     if (this.parser.readsUntilClose() && this.parser.finish()) {
       this.deliverPendingEvents();
+      return;
+    }
+    if (event === 'RemoteClose' && !this.parser.idle() && this.error === null) {
+      // The upstream went away (a reset) in the middle of its response: a protocol error.
+      this.parser.finish();
+      this.error = this.parser.error;
+      this.endStream(s);
+      s.runResetCallbacks('ProtocolError', this.error?.details ?? 'http1.codec_error');
       return;
     }
     this.endStream(s);

@@ -272,7 +272,7 @@ test('idle_timeout closes a connection left unused', async () => {
   }
 });
 
-test('an upstream that resets mid-body: headers, part of the body, then a connection termination', async () => {
+test('an upstream that resets mid-body: headers, part of the body, then a protocol error (a response cut short)', async () => {
   const up = await rawUpstream((socket) => {
     socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n${'x'.repeat(100)}`);
     setImmediate(() => socket.resetAndDestroy());
@@ -283,7 +283,8 @@ test('an upstream that resets mid-body: headers, part of the body, then a connec
     const s = await get(pool, '/');
     assert.equal(s.status, '200');
     assert.equal(s.body, 'x'.repeat(100));
-    assert.deepEqual(s.reset, { reason: 'ConnectionTermination', retrySafe: false });
+    assert.deepEqual(s.reset, { reason: 'ProtocolError', retrySafe: false });
+    assert.equal(w.counter('cluster.c.upstream_cx_protocol_error'), 1);
   } finally {
     w.close();
     await up.close();

@@ -471,7 +471,7 @@ test('an upstream that answers garbage: 502 with UPE and the protocol error rese
   }
 });
 
-test('an upstream reset after the response started resets the downstream stream with UC', async () => {
+test('an upstream reset after the response started resets the downstream stream with UPE (a response cut short)', async () => {
   const up = await rawUpstream((socket) => {
     socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n${'x'.repeat(100)}`);
     setImmediate(() => socket.resetAndDestroy());
@@ -482,8 +482,8 @@ test('an upstream reset after the response started resets the downstream stream 
     assert.equal(s.responseHeaders?.get(':status'), '200');
     assert.equal(s.bodyBytes().length, 100);
     assert.equal(s.ended, false);
-    assert.equal(s.reset?.details, 'upstream_reset_after_response_started{connection_termination}');
-    assert.equal(s.flags(), 'UC');
+    assert.equal(s.reset?.details, 'upstream_reset_after_response_started{protocol_error}');
+    assert.equal(s.flags(), 'UPE');
     assert.equal(h.counter('http.ingress.rq_reset_after_downstream_response_started'), 1);
   } finally {
     h.close();
