@@ -90,8 +90,10 @@
   // ---- cards and charts ----
 
   const cards = new Map();
-  const charts = [];
+  const charts = new Set();
   let lastNow = 0;
+  /** Counts updates; a card not used in the latest one (a cluster removed) goes. */
+  let generation = 0;
 
   /**
    * The card `key` in section `sectionId`, created (in arrival order) on first use. A `wide`
@@ -111,6 +113,7 @@
       c = { node, summary, plots, charts: new Map() };
       cards.set(key, c);
     }
+    c.generation = generation;
     return c;
   }
 
@@ -123,7 +126,7 @@
       c.plots.append(el('figure', { class: 'chart' }, [el('figcaption', {}, [title]), svg, legend]));
       ch = { svg, legend, unit, lines: [] };
       c.charts.set(id, ch);
-      charts.push(ch);
+      charts.add(ch);
     }
     return ch;
   }
@@ -262,6 +265,7 @@
   let polls = 0;
 
   function update(stats, clusterStatuses, now) {
+    generation++;
     const { values, quantiles } = stats;
     const dt = previous === undefined ? 0 : (now - previous.t) / 1000;
     /** Increase per second since the previous poll; null first, or when the counter went back. */
@@ -358,7 +362,6 @@
       record(`loop:${t}:p99`, now, q.p99);
       record(`loop:${t}:p50`, now, q.p50);
       record(`miss:${t}`, now, rate(`server.${t}.watchdog_miss`));
-      record(`mega:${t}`, now, rate(`server.${t}.watchdog_mega_miss`));
       misses.set(t, [values.get(`server.${t}.watchdog_miss`), values.get(`server.${t}.watchdog_mega_miss`)]);
     }
     showEmpty('workers', threads.length === 0);
@@ -394,6 +397,12 @@
       );
     }
 
+    for (const [key, c] of cards) {
+      if (c.generation === generation) continue;
+      c.node.remove();
+      for (const ch of c.charts.values()) charts.delete(ch);
+      cards.delete(key);
+    }
     previous = { t: now, values };
     lastNow = now;
   }
