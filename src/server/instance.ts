@@ -13,6 +13,8 @@
 import fs from 'node:fs';
 import { AdminServer } from '../admin/admin-server.ts';
 import { clustersHandlers } from '../admin/handlers/clusters.ts';
+import { dashboardHandlers } from '../admin/handlers/dashboard.ts';
+import { mainThread, profilePath, profilerHandlers } from '../admin/handlers/profiler.ts';
 import { type ServerInfoSource, serverHandlers } from '../admin/handlers/server.ts';
 import { statsHandlers } from '../admin/handlers/stats.ts';
 import type { LogContext, Logger } from '../common/logger.ts';
@@ -242,6 +244,17 @@ export class Instance implements ServerInfoSource {
     for (const h of serverHandlers(this, this.admin)) this.admin.addHandler(h);
     for (const h of statsHandlers(this.store, () => this.updateServerStats())) this.admin.addHandler(h);
     for (const h of clustersHandlers(this.clusterManager)) this.admin.addHandler(h);
+
+    // The live dashboard and the profilers (main thread and every worker).
+    const adminLog = this.deps.logs.getLogger('admin');
+    for (const h of dashboardHandlers()) this.admin.addHandler(h);
+    const profiler = profilerHandlers({
+      profilePath: profilePath(stringField(messageField(this.bootstrap, 'admin'), 'profile_path')),
+      threads: () => [mainThread, ...this.workers],
+      log: (line) => adminLog.info(line),
+    });
+    for (const h of profiler) this.admin.addHandler(h);
+
     const address = messageField(messageField(this.bootstrap, 'admin'), 'address');
     if (address === undefined) return;
     const sa = messageField(address, 'socket_address');

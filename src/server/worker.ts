@@ -6,6 +6,8 @@
  * unasked is reported at once through `onFatal`: the server then fails loudly rather than
  * run half its workers. Envoy counterpart: `WorkerImpl` as seen from `ListenerManagerImpl`.
  */
+import type { Readable } from 'node:stream';
+import type { HeapProfileOptions } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { MainToWorker, WorkerInit, WorkerToMain } from '../thread-local/messages.ts';
 import type { WorkerChannel } from '../thread-local/thread-local.ts';
@@ -54,6 +56,21 @@ export class WorkerHandle implements WorkerChannel {
   terminate(): Promise<number> {
     this.stopping = true;
     return this.thread.terminate();
+  }
+
+  /** V8's CPU profiler inside the thread (admin `/cpuprofiler`); `stop()` gives the profile JSON. */
+  startCpuProfile(): Promise<{ stop(): Promise<string> }> {
+    return this.thread.startCpuProfile();
+  }
+
+  /** V8's sampling heap profiler inside the thread (admin `/heapprofiler`). */
+  startHeapProfile(options?: HeapProfileOptions): Promise<{ stop(): Promise<string> }> {
+    return this.thread.startHeapProfile(options);
+  }
+
+  /** The thread's heap snapshot, streamed (admin `/heapprofiler`). */
+  heapSnapshot(): Promise<Readable> {
+    return this.thread.getHeapSnapshot();
   }
 
   /** Resolves once the thread has exited. */
