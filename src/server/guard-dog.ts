@@ -164,6 +164,12 @@ export function runGuardDog(
     const multikilled = new Map<string, { count: number; config: WatchdogConfig }>();
     for (const [i, dog] of dogs.entries()) {
       const value = Atomics.load(view, i);
+      // A thread is watched from its first heartbeat on (Envoy creates a thread's watchdog
+      // once its dispatcher runs): a worker still loading its modules is not stuck.
+      if (value === 0) {
+        dog.lastChangeMs = t;
+        continue;
+      }
       if (value !== dog.lastValue) {
         dog.lastValue = value;
         dog.lastChangeMs = t;
