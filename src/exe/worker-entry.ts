@@ -3,9 +3,9 @@
  * connection handler.
  *
  * Worker thread `worker_<n>`. Everything it learns from main arrives as data on its
- * MessagePort (`MainToWorker`), handled in order inside the Dispatcher: the `clusters` and
- * `listeners` slots rebuild this worker's own objects. Everything it tells main (stats
- * segments, log lines, acknowledgements) goes back the same way. Envoy counterpart:
+ * MessagePort (`MainToWorker`), handled in order inside the Dispatcher: the `runtime`,
+ * `clusters` and `listeners` slots rebuild this worker's own objects. Everything it tells
+ * main (stats segments, log lines, acknowledgements) goes back the same way. Envoy counterpart:
  * `WorkerImpl::threadRoutine` with the worker's `ConnectionHandlerImpl` and
  * `ThreadLocalClusterManagerImpl`.
  */
@@ -18,6 +18,8 @@ import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
 import { workerConnPools } from '../http/conn-pool/cluster-pools.ts';
 import { ConnectionHandler } from '../network/connection-handler.ts';
 import type { ListenerData } from '../network/listener-config.ts';
+import { ThreadLocalRuntime } from '../runtime/thread-local-runtime.ts';
+import type { RuntimeSnapshotData } from '../runtime/types.ts';
 import type { NetworkFilterContext } from '../server/filter-context.ts';
 import { startHeartbeat, testCrash, testStall } from '../server/guard-dog.ts';
 import { ThreadStats } from '../stats/thread-stats.ts';
@@ -55,7 +57,8 @@ const logs = configureLogging(init.log, {
 });
 const log = logs.getLogger('main');
 
-const clusterManager = new ThreadLocalClusterManager(dispatcher, stats);
+const runtime = new ThreadLocalRuntime();
+const clusterManager = new ThreadLocalClusterManager(dispatcher, stats, Math.random, runtime);
 const accessLogFiles = new AccessLogFileManager({ schedule: (cb) => dispatcher.post(cb) });
 const accessLogs = new AccessLogManagerImpl({
   runtimes: compiledInAccessLoggers,
@@ -71,14 +74,24 @@ const filterContext: NetworkFilterContext = {
   draining: () => handler.isDraining(),
 };
 const runtimes = new Map(compiledInNetworkFilters.map((r) => [r.name, r]));
-const handler = new ConnectionHandler(dispatcher, stats, init.index, (filter) => {
-  const runtime = runtimes.get(filter.extension);
-  if (runtime === undefined)
-    throw new Error(`bug: no data path for network filter ${filter.extension} (main refuses those)`);
-  return runtime.createFilterFactory(filter.config, filterContext);
-});
+const handler = new ConnectionHandler(
+  dispatcher,
+  stats,
+  init.index,
+  (filter) => {
+    const filterRuntime = runtimes.get(filter.extension);
+    if (filterRuntime === undefined)
+      throw new Error(`bug: no data path for network filter ${filter.extension} (main refuses those)`);
+    return filterRuntime.createFilterFactory(filter.config, filterContext);
+  },
+  { runtime, acceptedSockets: new Int32Array(init.acceptedSockets) },
+);
 
 const slots = new WorkerSlots();
+slots.register('runtime', (data) => {
+  runtime.update(data as RuntimeSnapshotData);
+  clusterManager.onRuntimeUpdate();
+});
 slots.register('clusters', (data) => clusterManager.update(data as ClusterData[]));
 slots.register('listeners', (data) => handler.setListeners(data as ListenerData[]));
 const heartbeat = startHeartbeat(dispatcher, init.heartbeats, init.heartbeatIndex, init.touchIntervalMs);

@@ -6,12 +6,18 @@
  * each accepted connection, builds the chain's network filters from their factories, and
  * keeps the connection until it closes: a connection never leaves this thread. Listener
  * stats carry Envoy's names (`listener.<address>.downstream_cx_total`, per worker
- * `listener.<address>.worker_<n>.downstream_cx_active`, ...). Envoy counterpart:
- * `ConnectionHandlerImpl`, `ActiveTcpListener`, `FilterChainManagerImpl` (matching).
+ * `listener.<address>.worker_<n>.downstream_cx_active`, ...). The runtime key
+ * `overload.global_downstream_max_connections` caps the sockets open across every worker and
+ * listener: past it a new connection is closed at once and counted in
+ * `listener.<address>.downstream_global_cx_overflow` (a listener with
+ * `ignore_global_conn_limit` still accepts, and its sockets still count). Envoy counterpart:
+ * `ConnectionHandlerImpl`, `ActiveTcpListener`, `FilterChainManagerImpl` (matching),
+ * `TcpListenerImpl::rejectCxOverGlobalLimit` with `AcceptedSocketImpl`'s global count.
  */
 import net from 'node:net';
 import { getLogger } from '../common/logger.ts';
 import type { Dispatcher } from '../event/types.ts';
+import type { RuntimeSource } from '../runtime/types.ts';
 import type { Counter, Gauge, Histogram, Scope } from '../stats/types.ts';
 import { ConnectionImpl } from './connection.ts';
 import type { FilterChainData, ListenerData, NetworkFilterData } from './listener-config.ts';
@@ -22,12 +28,28 @@ export type FilterBuilder = (filter: NetworkFilterData) => FilterFactoryCb;
 
 const log = getLogger('conn_handler');
 
+/** The runtime key capping downstream connections across every worker and listener. */
+export const GLOBAL_MAX_CX_RUNTIME_KEY = 'overload.global_downstream_max_connections';
+
+/** What the global connection limit reads: the runtime, and the process-wide socket count. */
+export interface GlobalConnectionLimit {
+  readonly runtime: RuntimeSource;
+  /** Cell 0: sockets accepted and not yet closed, across every worker (changed with Atomics). */
+  readonly acceptedSockets: Int32Array;
+}
+
+/** The shared cell of `GlobalConnectionLimit.acceptedSockets`: main allocates one and gives it to every worker. */
+export function createAcceptedSocketCount(): SharedArrayBuffer {
+  return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+}
+
 interface ListenerStats {
   readonly cxTotal: Counter;
   readonly cxActive: Gauge;
   readonly cxDestroy: Counter;
   readonly cxLengthMs: Histogram;
   readonly noFilterChainMatch: Counter;
+  readonly globalCxOverflow: Counter;
   readonly workerCxTotal: Counter;
   readonly workerCxActive: Gauge;
 }
@@ -69,6 +91,7 @@ class ActiveListener {
       cxDestroy: scope.counter('downstream_cx_destroy'),
       cxLengthMs: scope.histogram('downstream_cx_length_ms', 'Milliseconds'),
       noFilterChainMatch: scope.counter('no_filter_chain_match'),
+      globalCxOverflow: scope.counter('downstream_global_cx_overflow'),
       workerCxTotal: worker.counter('downstream_cx_total'),
       workerCxActive: worker.gauge('downstream_cx_active'),
     };
@@ -83,10 +106,17 @@ class ActiveListener {
   };
 
   private accept(socket: net.Socket): void {
+    if (!this.handler.countAcceptedSocket(this.data.ignoreGlobalConnLimit === true)) {
+      log.trace(`closing connection from ${socket.remoteAddress}: global connection limit reached`);
+      this.stats.globalCxOverflow.inc();
+      socket.destroy();
+      return;
+    }
     const chain = this.findFilterChain(socket);
     if (chain === undefined) {
       this.stats.noFilterChainMatch.inc();
       socket.destroy();
+      this.handler.releaseAcceptedSocket();
       return;
     }
     const connection = new ConnectionImpl(this.handler.nextConnectionId(), socket, this.handler.dispatcher);
@@ -163,16 +193,45 @@ export class ConnectionHandler {
   readonly scope: Scope;
   readonly workerIndex: number;
   private readonly buildFilter: FilterBuilder;
+  private readonly globalLimit: GlobalConnectionLimit | undefined;
   private listeners: ActiveListener[] = [];
   private connectionIds = 0;
   private draining = false;
   private onDrained: (() => void) | undefined;
 
-  constructor(dispatcher: Dispatcher, scope: Scope, workerIndex: number, buildFilter: FilterBuilder) {
+  /** @param globalLimit the runtime and shared count for the global connection limit (none: no limit). */
+  constructor(
+    dispatcher: Dispatcher,
+    scope: Scope,
+    workerIndex: number,
+    buildFilter: FilterBuilder,
+    globalLimit?: GlobalConnectionLimit,
+  ) {
     this.dispatcher = dispatcher;
     this.scope = scope;
     this.workerIndex = workerIndex;
     this.buildFilter = buildFilter;
+    this.globalLimit = globalLimit;
+  }
+
+  /**
+   * Counts a newly accepted socket in the process-wide total, unless that would pass
+   * `overload.global_downstream_max_connections` (then false, and nothing is counted).
+   */
+  countAcceptedSocket(ignoreLimit: boolean): boolean {
+    const g = this.globalLimit;
+    if (g === undefined) return true;
+    const before = Atomics.add(g.acceptedSockets, 0, 1);
+    if (ignoreLimit) return true;
+    const limit = g.runtime.snapshot().getInteger(GLOBAL_MAX_CX_RUNTIME_KEY, Number.POSITIVE_INFINITY);
+    if (before < limit) return true;
+    Atomics.sub(g.acceptedSockets, 0, 1);
+    return false;
+  }
+
+  /** A socket counted by `countAcceptedSocket` has closed. */
+  releaseAcceptedSocket(): void {
+    if (this.globalLimit !== undefined) Atomics.sub(this.globalLimit.acceptedSockets, 0, 1);
   }
 
   nextConnectionId(): number {
@@ -246,6 +305,7 @@ export class ConnectionHandler {
   }
 
   onConnectionClosed(): void {
+    this.releaseAcceptedSocket();
     if (this.draining) this.checkDrained();
   }
 

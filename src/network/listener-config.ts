@@ -42,4 +42,6 @@ export interface ListenerData {
   /** `bind_to_port` (default true). */
   readonly bindToPort: boolean;
   readonly backlog: number;
+  /** `ignore_global_conn_limit`: accept past `overload.global_downstream_max_connections` (still counted). */
+  readonly ignoreGlobalConnLimit?: boolean;
 }

@@ -15,6 +15,7 @@ import { AdminServer } from '../admin/admin-server.ts';
 import { clustersHandlers } from '../admin/handlers/clusters.ts';
 import { dashboardHandlers } from '../admin/handlers/dashboard.ts';
 import { mainThread, profilePath, profilerHandlers } from '../admin/handlers/profiler.ts';
+import { runtimeHandlers } from '../admin/handlers/runtime.ts';
 import { type ServerInfoSource, serverHandlers } from '../admin/handlers/server.ts';
 import { statsHandlers } from '../admin/handlers/stats.ts';
 import type { LogContext, Logger } from '../common/logger.ts';
@@ -25,6 +26,9 @@ import { messageField, numberField, stringField } from '../config/proto-fields.t
 import type { ProtoMessage } from '../config/types.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
 import type { Timer } from '../event/types.ts';
+import { createAcceptedSocketCount } from '../network/connection-handler.ts';
+import { runtimeConfig } from '../runtime/config.ts';
+import { RuntimeLoader } from '../runtime/loader.ts';
 import { StatsStore } from '../stats/store.ts';
 import { ThreadStats } from '../stats/thread-stats.ts';
 import type { Gauge } from '../stats/types.ts';
@@ -97,6 +101,10 @@ export class Instance implements ServerInfoSource {
   private readonly threadLocal = new ThreadLocalInstance();
   private readonly listenerManager: ListenerManager;
   readonly clusterManager: ClusterManager;
+  /** The layered runtime (`layered_runtime`); its snapshots reach workers through the `runtime` slot. */
+  readonly runtime: RuntimeLoader;
+  /** Downstream sockets open across every worker: the global connection limit's count. */
+  private readonly acceptedSockets = createAcceptedSocketCount();
   private readonly gauges: ServerGauges;
   private readonly startMs: number;
   private stateValue: ServerState = 'PRE_INITIALIZING';
@@ -145,6 +153,19 @@ export class Instance implements ServerInfoSource {
     this.gauges.concurrency.set(this.options.concurrency);
     this.gauges.version.set(versionNumber(LEGATE_VERSION));
     this.gauges.hotRestartEpoch.set(this.options.restartEpoch);
+
+    // ── Runtime ──────────────────────────────────────────────────────────────────────────
+    // After the thread-local registry, before the cluster manager (Envoy's order). The first
+    // snapshot is posted to the `runtime` slot now and replayed to each worker as it
+    // registers; `initialize` reports the layered runtime's errors and starts the disk watches.
+    this.runtime = new RuntimeLoader(runtimeConfig(this.bootstrap), {
+      dispatcher: this.dispatcher,
+      scope: this.stats,
+      slot: this.threadLocal.allocateSlot('runtime'),
+      serviceCluster: stringField(this.node(), 'cluster'),
+    });
+    // ─────────────────────────────────────────────────────────────────────────────────────
+
     this.clusterManager = new ClusterManager(this.stats, this.threadLocal.allocateSlot('clusters'));
     this.listenerManager = new ListenerManager(this.stats, this.threadLocal.allocateSlot('listeners'));
     this.setState('PRE_INITIALIZING');
@@ -168,6 +189,7 @@ export class Instance implements ServerInfoSource {
 
     const serverResolver = serverDnsResolverSettings(this.bootstrap);
     const buildErrors = [
+      ...this.runtime.start(),
       ...(typeof serverResolver === 'string' ? [{ step: undefined, message: serverResolver }] : []),
       ...this.clusterManager.addStaticClusters(this.bootstrap, (cluster) =>
         cluster['type'] === 'ORIGINAL_DST'
@@ -244,6 +266,7 @@ export class Instance implements ServerInfoSource {
     for (const h of serverHandlers(this, this.admin)) this.admin.addHandler(h);
     for (const h of statsHandlers(this.store, () => this.updateServerStats())) this.admin.addHandler(h);
     for (const h of clustersHandlers(this.clusterManager)) this.admin.addHandler(h);
+    for (const h of runtimeHandlers(this.runtime)) this.admin.addHandler(h);
 
     // The live dashboard and the profilers (main thread and every worker).
     const adminLog = this.deps.logs.getLogger('admin');
@@ -293,6 +316,7 @@ export class Instance implements ServerInfoSource {
           log: logOptions,
           heartbeats: cells,
           heartbeatIndex: i + 1,
+          acceptedSockets: this.acceptedSockets,
           touchIntervalMs: interval,
           testStallMs: testStallFor(i, this.deps.env['LEGATE_TEST_STALL_WORKER']),
           testCrash: this.deps.env['LEGATE_TEST_CRASH_WORKER'] === String(i),
@@ -428,6 +452,7 @@ export class Instance implements ServerInfoSource {
     this.flushTimer?.disableTimer();
     this.heartbeat?.disableTimer();
     this.clusterManager.destroy();
+    this.runtime.shutdown();
     for (const w of this.workers) w.stop();
     this.guardDog?.postMessage({ type: 'shutdown' });
     const stopped = Promise.all(this.workers.map((w) => w.whenExited()));

@@ -239,6 +239,7 @@ function buildListener(
     bufferLimitBytes: numberField(l, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
     bindToPort: boolField(l, 'bind_to_port', true),
     backlog: numberField(l, 'tcp_backlog_size', DEFAULT_BACKLOG),
+    ignoreGlobalConnLimit: boolField(l, 'ignore_global_conn_limit'),
   };
 }
 

@@ -46,6 +46,11 @@ export interface WorkerInit {
   /** The guard dog's heartbeat cells: this worker touches `heartbeats[heartbeatIndex]`. */
   readonly heartbeats: SharedArrayBuffer;
   readonly heartbeatIndex: number;
+  /**
+   * Int32 cell 0: downstream sockets open across every worker, for the global connection
+   * limit (`overload.global_downstream_max_connections`).
+   */
+  readonly acceptedSockets: SharedArrayBuffer;
   /** How often the dispatcher touches its heartbeat, ms. */
   readonly touchIntervalMs: number;
   /** Test-only fault: stall this worker's loop once, for this many ms (LEGATE_TEST_STALL_WORKER). */

@@ -12,6 +12,7 @@
 import net from 'node:net';
 import type { Dispatcher, Timer } from '../event/types.ts';
 import { ConnectionImpl } from '../network/connection.ts';
+import type { RuntimeSource } from '../runtime/types.ts';
 import type { Counter, Gauge, Histogram, Scope } from '../stats/types.ts';
 import { createLoadBalancer } from './load-balancer/factory.ts';
 import { hostKey, PrioritySetImpl } from './priority-set.ts';
@@ -159,11 +160,19 @@ export class ThreadLocalCluster {
   private sweepTimer: Timer | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly random: () => number;
+  private readonly runtime: RuntimeSource | undefined;
 
-  constructor(data: ClusterData, scope: Scope, dispatcher: Dispatcher, random: () => number) {
+  constructor(
+    data: ClusterData,
+    scope: Scope,
+    dispatcher: Dispatcher,
+    random: () => number,
+    runtime?: RuntimeSource,
+  ) {
     this.data = data;
     this.dispatcher = dispatcher;
     this.random = random;
+    this.runtime = runtime;
     this.scope = scope.scope(`cluster.${data.statName}.`);
     this.stats = trafficStats(this.scope);
     this.httpStats = httpStats(this.scope);
@@ -192,8 +201,14 @@ export class ThreadLocalCluster {
         this.prioritySet,
         { lbHealthyPanic: this.stats.lbHealthyPanic },
         this.random,
+        this.runtime,
       );
     }
+  }
+
+  /** The worker's runtime has a new snapshot (the panic threshold may have changed). */
+  onRuntimeUpdate(): void {
+    this.lb?.onRuntimeUpdate?.();
   }
 
   /** A host for a new connection or request, or undefined (no healthy upstream). */
@@ -285,12 +300,20 @@ export class ThreadLocalClusterManager {
   private readonly scope: Scope;
   private readonly dispatcher: Dispatcher;
   private readonly random: () => number;
+  private readonly runtime: RuntimeSource | undefined;
   private connectionIds = 0;
 
-  constructor(dispatcher: Dispatcher, scope: Scope, random: () => number = Math.random) {
+  /** @param runtime the worker's runtime (`upstream.healthy_panic_threshold`); none: cluster settings only. */
+  constructor(
+    dispatcher: Dispatcher,
+    scope: Scope,
+    random: () => number = Math.random,
+    runtime?: RuntimeSource,
+  ) {
     this.dispatcher = dispatcher;
     this.scope = scope;
     this.random = random;
+    this.runtime = runtime;
   }
 
   /** Applies a `clusters` slot update: adds, updates and removes clusters. */
@@ -300,7 +323,10 @@ export class ThreadLocalClusterManager {
       seen.add(d.name);
       const existing = this.clusters.get(d.name);
       if (existing === undefined)
-        this.clusters.set(d.name, new ThreadLocalCluster(d, this.scope, this.dispatcher, this.random));
+        this.clusters.set(
+          d.name,
+          new ThreadLocalCluster(d, this.scope, this.dispatcher, this.random, this.runtime),
+        );
       else existing.update(d);
     }
     for (const [name, cluster] of this.clusters) {
@@ -308,6 +334,11 @@ export class ThreadLocalClusterManager {
       cluster.destroy();
       this.clusters.delete(name);
     }
+  }
+
+  /** Applies a `runtime` slot update to every cluster's load balancer. */
+  onRuntimeUpdate(): void {
+    for (const c of this.clusters.values()) c.onRuntimeUpdate();
   }
 
   get(name: string): ThreadLocalCluster | undefined {

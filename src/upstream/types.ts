@@ -87,6 +87,8 @@ export interface LoadBalancerContext {
 export interface LoadBalancer {
   /** A host, or undefined when the cluster has none to offer. */
   chooseHost(context: LoadBalancerContext | undefined): Host | undefined;
+  /** The worker's runtime has a new snapshot: re-read what depends on it. */
+  onRuntimeUpdate?(): void;
 }
 
 export type LbPolicy =

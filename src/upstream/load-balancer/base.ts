@@ -8,12 +8,18 @@
  * total) in integer percent; load goes to healthy hosts level by level, what is left to
  * degraded hosts, rounding to the first level with any; a level is in panic when its healthy
  * plus degraded share of hosts is below `healthy_panic_threshold` (never while the cluster as a
- * whole is 100% available), and when every level is, load follows host counts. Zone-aware
+ * whole is 100% available), and when every level is, load follows host counts. The threshold
+ * is the runtime key `upstream.healthy_panic_threshold` when set, else the cluster's own; a
+ * runtime change re-decides panic at once (Envoy waits for the next host change). Zone-aware
  * routing (a local cluster) and locality-weighted balancing are not implemented.
  * Envoy counterpart: `LoadBalancerBase` and the non-locality half of `ZoneAwareLoadBalancerBase`
  * (source/extensions/load_balancing_policies/common/load_balancer_impl.cc).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LoadBalancer, LoadBalancerContext, PrioritySet } from '../types.ts';
+
+/** The runtime key that overrides every cluster's `common_lb_config.healthy_panic_threshold` (percent). */
+export const HEALTHY_PANIC_THRESHOLD_KEY = 'upstream.healthy_panic_threshold';
 
 /** The cluster stats a load balancer counts. */
 export interface LbStats {
@@ -50,17 +56,30 @@ export abstract class LoadBalancerBase implements LoadBalancer {
   protected readonly prioritySet: PrioritySet;
   protected readonly stats: LbStats;
   protected readonly random: RandomSource;
-  private readonly panicThreshold: number;
+  private readonly defaultPanicThreshold: number;
+  private readonly runtime: RuntimeSource | undefined;
+  private panicThreshold: number;
   private healthyLoad: number[] = [100];
   private degradedLoad: number[] = [0];
   private panic: boolean[] = [false];
 
-  /** @param healthyPanicThreshold percent (Envoy's default is 50; 0 disables panic). */
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, healthyPanicThreshold: number) {
+  /**
+   * @param healthyPanicThreshold the cluster's percent, rounded (Envoy's default is 50; 0 disables panic).
+   * @param runtime where `upstream.healthy_panic_threshold` overrides it, when given.
+   */
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    healthyPanicThreshold: number,
+    runtime?: RuntimeSource,
+  ) {
     this.prioritySet = prioritySet;
     this.stats = stats;
     this.random = random;
-    this.panicThreshold = Math.min(100, Math.max(0, healthyPanicThreshold));
+    this.defaultPanicThreshold = Math.round(Math.min(100, Math.max(0, healthyPanicThreshold)));
+    this.runtime = runtime;
+    this.panicThreshold = this.readPanicThreshold();
     this.recalculatePriorityState();
     prioritySet.addUpdateCallback((priority, added, removed) => {
       this.recalculatePriorityState();
@@ -80,8 +99,23 @@ export abstract class LoadBalancerBase implements LoadBalancer {
     return this.panic[priority] ?? false;
   }
 
+  /** The panic threshold in force: the runtime's integer value (at most 100), else the cluster's. */
+  healthyPanicThreshold(): number {
+    return this.panicThreshold;
+  }
+
+  /** The runtime has a new snapshot: a changed panic threshold re-decides which levels are in panic. */
+  onRuntimeUpdate(): void {
+    if (this.readPanicThreshold() === this.panicThreshold) return;
+    this.recalculatePriorityState();
+    this.onPanicThresholdChange();
+  }
+
   /** Runs after the shared state is recomputed for a change at `priority`. */
   protected onPriorityUpdate(_priority: number, _added: readonly Host[], _removed: readonly Host[]): void {}
+
+  /** Runs after a new panic threshold was applied (levels may have entered or left panic). */
+  protected onPanicThresholdChange(): void {}
 
   /**
    * The priority for a pick whose hash is `hash100` (0..99), encoded as `priority * 2`, plus 1
@@ -118,7 +152,16 @@ export abstract class LoadBalancerBase implements LoadBalancer {
     return this.panic[priority] === true;
   }
 
+  private readPanicThreshold(): number {
+    if (this.runtime === undefined) return this.defaultPanicThreshold;
+    return Math.min(
+      100,
+      this.runtime.snapshot().getInteger(HEALTHY_PANIC_THRESHOLD_KEY, this.defaultPanicThreshold),
+    );
+  }
+
   private recalculatePriorityState(): void {
+    this.panicThreshold = this.readPanicThreshold();
     const sets = this.prioritySet.hostSets;
     const n = sets.length;
     const health = new Array<number>(n).fill(0);

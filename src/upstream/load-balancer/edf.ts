@@ -12,6 +12,7 @@
  * emulated picks so workers do not march in step. Envoy counterpart: `EdfScheduler`
  * (source/common/upstream/edf_scheduler.h) and `EdfLoadBalancerBase` (load_balancer_impl.cc).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LoadBalancerContext, PrioritySet } from '../types.ts';
 import {
   ALL_HOSTS,
@@ -162,8 +163,14 @@ export abstract class EdfLoadBalancerBase extends HostSourceLoadBalancerBase {
   private sources: HostSource[] = [];
   private readonly weightOf: (host: Host) => number;
 
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, healthyPanicThreshold: number) {
-    super(prioritySet, stats, random, healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    healthyPanicThreshold: number,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, healthyPanicThreshold, runtime);
     this.seed = randomInt31(random);
     this.weightOf = (host) => this.hostWeight(host);
   }

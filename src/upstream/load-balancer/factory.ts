@@ -6,6 +6,7 @@
  * thread beforehand. Envoy counterpart: the `TypedLoadBalancerFactory` of each
  * load_balancing_policies extension and `ClusterInfoImpl`'s choice among them.
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { LbConfigData, LoadBalancer, PrioritySet } from '../types.ts';
 import type { LbStats, RandomSource } from './base.ts';
 import { LeastRequestLoadBalancer } from './least-request.ts';
@@ -16,6 +17,7 @@ import { RoundRobinLoadBalancer } from './round-robin.ts';
 
 /**
  * @param random uniform in [0, 1) (`Math.random` in production; a seeded generator in tests).
+ * @param runtime the worker's runtime, for `upstream.healthy_panic_threshold` (none: the cluster's threshold).
  * @throws Error for CLUSTER_PROVIDED (the cluster type brings its own balancer) and for an
  *   unresolved LOAD_BALANCING_POLICY_CONFIG, and for invalid ring / table sizes.
  */
@@ -24,18 +26,19 @@ export function createLoadBalancer(
   prioritySet: PrioritySet,
   stats: LbStats,
   random: RandomSource,
+  runtime?: RuntimeSource,
 ): LoadBalancer {
   switch (config.policy) {
     case 'ROUND_ROBIN':
-      return new RoundRobinLoadBalancer(prioritySet, stats, random, config);
+      return new RoundRobinLoadBalancer(prioritySet, stats, random, config, runtime);
     case 'LEAST_REQUEST':
-      return new LeastRequestLoadBalancer(prioritySet, stats, random, config);
+      return new LeastRequestLoadBalancer(prioritySet, stats, random, config, runtime);
     case 'RANDOM':
-      return new RandomLoadBalancer(prioritySet, stats, random, config);
+      return new RandomLoadBalancer(prioritySet, stats, random, config, runtime);
     case 'RING_HASH':
-      return new RingHashLoadBalancer(prioritySet, stats, random, config);
+      return new RingHashLoadBalancer(prioritySet, stats, random, config, runtime);
     case 'MAGLEV':
-      return new MaglevLoadBalancer(prioritySet, stats, random, config);
+      return new MaglevLoadBalancer(prioritySet, stats, random, config, runtime);
     case 'CLUSTER_PROVIDED':
       throw new Error(
         'lb_policy CLUSTER_PROVIDED has no load balancer of its own: the cluster type (e.g. ORIGINAL_DST) supplies it',

@@ -9,6 +9,7 @@
  * counterpart: `LeastRequestLoadBalancer`
  * (source/extensions/load_balancing_policies/least_request/least_request_lb.cc).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LbConfigData, PrioritySet } from '../types.ts';
 import { type LbStats, type RandomSource, randomInt31 } from './base.ts';
 import { EdfLoadBalancerBase, type HostSource } from './edf.ts';
@@ -17,8 +18,14 @@ export class LeastRequestLoadBalancer extends EdfLoadBalancerBase {
   private readonly choiceCount: number;
   private readonly activeRequestBias: number;
 
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, config: LbConfigData) {
-    super(prioritySet, stats, random, config.healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    config: LbConfigData,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, config.healthyPanicThreshold, runtime);
     this.choiceCount = Math.max(1, config.leastRequest.choiceCount);
     const bias = config.leastRequest.activeRequestBias;
     // Envoy falls back to 1.0 for a negative or NaN bias.

@@ -12,6 +12,7 @@
  * Envoy counterpart: `MaglevLoadBalancer`, `OriginalMaglevTable`
  * (source/extensions/load_balancing_policies/maglev/maglev_lb.cc; paper section 3.4).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LbConfigData, PrioritySet } from '../types.ts';
 import type { LbStats, RandomSource } from './base.ts';
 import { bigMod, hashingReady, mod64, xxhash64 } from './hash.ts';
@@ -125,8 +126,14 @@ export class MaglevLoadBalancer extends ThreadAwareLoadBalancerBase {
   private readonly tableSize: number;
   private tables: MaglevTable[] = [];
 
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, config: LbConfigData) {
-    super(prioritySet, stats, random, config.healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    config: LbConfigData,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, config.healthyPanicThreshold, runtime);
     if (!hashingReady())
       throw new Error('MAGLEV load balancer built before `await initHashing()` on this thread');
     this.tableSize = config.maglev.tableSize;

@@ -5,12 +5,19 @@
  * Runs on the worker that owns the cluster. Envoy counterpart: `RandomLoadBalancer`
  * (source/extensions/load_balancing_policies/random/random_lb.cc).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LbConfigData, LoadBalancerContext, PrioritySet } from '../types.ts';
 import { HostSourceLoadBalancerBase, type LbStats, type RandomSource, randomInt31 } from './base.ts';
 
 export class RandomLoadBalancer extends HostSourceLoadBalancerBase {
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, config: LbConfigData) {
-    super(prioritySet, stats, random, config.healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    config: LbConfigData,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, config.healthyPanicThreshold, runtime);
   }
 
   protected chooseHostOnce(_context: LoadBalancerContext | undefined): Host | undefined {

@@ -11,6 +11,7 @@
  * `envoy.lb` hash_key metadata are not implemented. Envoy counterpart: `RingHashLoadBalancer`
  * (source/extensions/load_balancing_policies/ring_hash/ring_hash_lb.cc).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LbConfigData, PrioritySet } from '../types.ts';
 import type { LbStats, RandomSource } from './base.ts';
 import { hashingReady, split64, splitHi, splitLo, xxhash64 } from './hash.ts';
@@ -109,8 +110,14 @@ export class RingHashLoadBalancer extends ThreadAwareLoadBalancerBase {
   private readonly maxRingSize: number;
   private rings: Ring[] = [];
 
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, config: LbConfigData) {
-    super(prioritySet, stats, random, config.healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    config: LbConfigData,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, config.healthyPanicThreshold, runtime);
     if (!hashingReady())
       throw new Error('RING_HASH load balancer built before `await initHashing()` on this thread');
     this.minRingSize = config.ringHash.minimumRingSize;

@@ -7,13 +7,20 @@
  * Slow start is not implemented. Envoy counterpart: `RoundRobinLoadBalancer`
  * (source/extensions/load_balancing_policies/round_robin/round_robin_lb.h).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LbConfigData, PrioritySet } from '../types.ts';
 import type { LbStats, RandomSource } from './base.ts';
 import { EdfLoadBalancerBase, type HostSource } from './edf.ts';
 
 export class RoundRobinLoadBalancer extends EdfLoadBalancerBase {
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, config: LbConfigData) {
-    super(prioritySet, stats, random, config.healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    config: LbConfigData,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, config.healthyPanicThreshold, runtime);
     this.initialize();
   }
 

@@ -11,6 +11,7 @@
  * `ThreadAwareLoadBalancerBase`
  * (source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc).
  */
+import type { RuntimeSource } from '../../runtime/types.ts';
 import type { Host, LoadBalancerContext, PrioritySet } from '../types.ts';
 import { type LbStats, LoadBalancerBase, type RandomSource, randomU32 } from './base.ts';
 import { mod64, split64, splitHi, splitLo } from './hash.ts';
@@ -51,8 +52,14 @@ interface PerPriorityState {
 export abstract class ThreadAwareLoadBalancerBase extends LoadBalancerBase {
   private perPriority: PerPriorityState[] = [];
 
-  constructor(prioritySet: PrioritySet, stats: LbStats, random: RandomSource, healthyPanicThreshold: number) {
-    super(prioritySet, stats, random, healthyPanicThreshold);
+  constructor(
+    prioritySet: PrioritySet,
+    stats: LbStats,
+    random: RandomSource,
+    healthyPanicThreshold: number,
+    runtime?: RuntimeSource,
+  ) {
+    super(prioritySet, stats, random, healthyPanicThreshold, runtime);
   }
 
   /** Builds the lookup for one priority's hosts. */
@@ -72,6 +79,11 @@ export abstract class ThreadAwareLoadBalancerBase extends LoadBalancerBase {
       const state = this.perPriority[p];
       if (p === priority || state === undefined || state.panic !== this.priorityInPanic(p)) this.build(p);
     }
+  }
+
+  /** Rebuilds the levels whose panic state a new threshold flipped (they switch host lists). */
+  protected override onPanicThresholdChange(): void {
+    this.onPriorityUpdate(-1);
   }
 
   chooseHost(context: LoadBalancerContext | undefined): Host | undefined {

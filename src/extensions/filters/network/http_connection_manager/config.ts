@@ -26,7 +26,6 @@ import {
   messageList,
   numberField,
   stringField,
-  stringList,
 } from '../../../../config/proto-fields.ts';
 import { type ChainedFilter, validateTerminalFilters } from '../../../../config/terminal-filters.ts';
 import type { ExtensionContext, ExtensionFactory, ProtoMessage } from '../../../../config/types.ts';
