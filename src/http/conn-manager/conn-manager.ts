@@ -114,6 +114,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   codecSawLocalComplete = false;
   private sawConnectionClose = false;
   private successfulUpgrade = false;
+  /** The codec reset this stream because the peer ended its input. */
+  private peerDisconnected = false;
   private cachedRoute: StreamRoute | undefined;
   private routeCached = false;
   private idleTimeoutMs: number;
@@ -306,6 +308,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     if (this.destroyed) return;
     this.config.stats.downstreamRqRxReset.inc();
     if (reason === 'ConnectionTermination') this.cm.onStreamCutByConnection();
+    // The peer went away (its half-close, which HTTP/1 has not): logged as a remote close.
+    if (details === 'downstream_remote_disconnect') this.peerDisconnected = true;
     if (details !== '') this.streamInfo.responseCodeDetails = details;
     if (reason === 'ProtocolError') this.streamInfo.setResponseFlag('DownstreamProtocolError');
     this.cm.doDeferredStreamDestroy(this);
@@ -600,10 +604,9 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     this.encoder.getStream().removeCallbacks(this);
     const info = this.streamInfo;
     info.endMonotonicMs = this.config.dispatcher.updateApproximateMonotonicTime();
-    if (remoteClose) {
+    if (remoteClose || this.peerDisconnected) {
+      // Envoy's `completeRequest`: a stream ended by the downstream going away is `DC`.
       info.responseCodeDetails = 'downstream_remote_disconnect';
-      info.setResponseFlag('DownstreamConnectionTermination');
-    } else if (info.responseFlags.size === 0 && info.responseCode === undefined) {
       info.setResponseFlag('DownstreamConnectionTermination');
     }
     const stats = this.config.stats;
