@@ -20,6 +20,9 @@
  * - A codec error is answered by the codec asking this stream for a local reply: the reply
  *   goes through the encoder filters and is logged with `DPE` (not for `low_version` and
  *   `missing_host_header`, which Envoy's connection manager answers itself).
+ * - A stream ended by the downstream going away (its close, or its half-close, which Envoy's
+ *   HTTP/1 does not have) is logged `DC` with `downstream_remote_disconnect`, as Envoy's
+ *   `completeRequest` does; nothing else sets `DC` here.
  */
 import type { AccessLogInstance, FormatterContext } from '../../access-log/types.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
