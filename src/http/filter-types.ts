@@ -24,7 +24,8 @@ export type FilterTrailersStatus = 'Continue' | 'StopIteration';
 /** A local reply: Envoy's `sendLocalReply(code, body, modify_headers, grpc_status, details)`. */
 export interface LocalReply {
   readonly status: number;
-  readonly body: string;
+  /** Text is sent as UTF-8; a Buffer (`direct_response` `inline_bytes`, a file) as it is. */
+  readonly body: string | Buffer;
   /** Envoy's response code details, e.g. `route_not_found`, `upstream_reset_before_response_started{connection_failure}`. */
   readonly details: string;
   readonly modifyHeaders?: (headers: HeaderMap) => void;

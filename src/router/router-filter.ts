@@ -257,10 +257,9 @@ export class RouterFilter
     const action = route.action;
     if (action.kind === 'direct_response') {
       shared.stats.rqDirectResponse.inc();
-      const body = action.body === undefined ? '' : action.body.toString('utf8');
       this.localReply({
         status: action.status,
-        body,
+        body: action.body ?? '',
         details: 'direct_response',
         modifyHeaders: (h) => {
           this.responseHeaders = h;

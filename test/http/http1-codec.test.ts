@@ -363,6 +363,45 @@ describe('ServerConnectionImpl: keep-alive and close', () => {
     assert.equal(f.conn.text(), '');
   });
 
+  test('a peer half-close after a complete request is the peer leaving (Envoy): its stream is reset', () => {
+    const f = serverFixture();
+    f.send(GET);
+    f.send('', true);
+    assert.deepEqual(f.requests[0]!.resets, [['ConnectionTermination', 'downstream_remote_disconnect']]);
+    assert.equal(f.conn.closeType, 'NoFlush');
+    f.run(() => f.requests[0]!.encoder.encodeHeaders(h([[':status', '200']]), true));
+    assert.equal(f.conn.text(), '');
+  });
+
+  test('a peer half-close in the middle of a response resets the stream', () => {
+    const f = serverFixture();
+    f.send(GET);
+    f.run(() => f.requests[0]!.encoder.encodeHeaders(h([[':status', '200']]), false));
+    f.send('', true);
+    assert.deepEqual(f.requests[0]!.resets, [['ConnectionTermination', 'downstream_remote_disconnect']]);
+    assert.equal(f.conn.closeType, 'NoFlush');
+  });
+
+  test('a peer half-close between requests closes after what was answered', () => {
+    const f = serverFixture();
+    f.send(GET);
+    f.run(() => f.requests[0]!.encoder.encodeHeaders(h([[':status', '204']]), true));
+    f.send('', true);
+    assert.match(f.conn.text(), /^HTTP\/1\.1 204 No Content\r\n/);
+    assert.deepEqual(f.requests[0]!.resets, []);
+    assert.equal(f.conn.closeType, 'FlushWrite');
+  });
+
+  test('a pipelined request that has started when the peer half-closes is reset too', () => {
+    const f = serverFixture();
+    f.send(`${GET}${GET}`);
+    f.run(() => f.requests[0]!.encoder.encodeHeaders(h([[':status', '204']]), true));
+    assert.equal(f.requests.length, 2);
+    f.send('', true);
+    assert.deepEqual(f.requests[1]!.resets, [['ConnectionTermination', 'downstream_remote_disconnect']]);
+    assert.equal(f.conn.closeType, 'NoFlush');
+  });
+
   test('a peer half-close in the middle of a request resets its stream and closes', () => {
     const f = serverFixture();
     f.send('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', true);

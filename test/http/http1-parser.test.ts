@@ -95,7 +95,7 @@ function parse(
 }
 
 describe('Http1Parser: requests', () => {
-  test('a request map has :method, :path, :authority from Host, :scheme, then the fields in order', () => {
+  test('an origin-form request map has :method, :path, :authority from Host, no :scheme, then the fields in order', () => {
     const { recorder, error } = parse(
       'request',
       'GET /a?b=c HTTP/1.1\r\nUser-Agent: curl\r\nHost: example.com\r\nAccept: */*\r\n\r\n',
@@ -107,7 +107,6 @@ describe('Http1Parser: requests', () => {
           [':method', 'GET'],
           [':path', '/a?b=c'],
           [':authority', 'example.com'],
-          [':scheme', 'http'],
           ['user-agent', 'curl'],
           ['accept', '*/*'],
         ],
@@ -118,9 +117,18 @@ describe('Http1Parser: requests', () => {
     ]);
   });
 
-  test(':scheme follows the listener setting for origin-form and the target for absolute-form', () => {
+  test(':scheme comes from an absolute-form target only (Envoy: the connection manager sets the others)', () => {
     const tls = parse('request', 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { scheme: 'https' });
-    assert.deepEqual(tls.recorder.messages[0]!.headers[3], [':scheme', 'https']);
+    assert.equal(
+      tls.recorder.messages[0]!.headers.find(([k]) => k === ':scheme'),
+      undefined,
+    );
+    const options = parse('request', 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.deepEqual(options.recorder.messages[0]!.headers, [
+      [':method', 'OPTIONS'],
+      [':path', '*'],
+      [':authority', 'a'],
+    ]);
     const absolute = parse('request', 'GET https://b.example:8443/x HTTP/1.1\r\nHost: a\r\n\r\n');
     assert.deepEqual(absolute.recorder.messages[0]!.headers.slice(0, 4), [
       [':method', 'GET'],
@@ -128,6 +136,24 @@ describe('Http1Parser: requests', () => {
       [':authority', 'b.example:8443'],
       [':scheme', 'https'],
     ]);
+  });
+
+  test('validate_scheme (an edge proxy) refuses an https:// target on a plaintext connection with 403', () => {
+    const input = 'GET https://b.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n';
+    const edge = parse('request', input, { validateScheme: true });
+    assert.equal(edge.error?.status, 403);
+    assert.equal(edge.error?.details, 'http1.https_url_on_plaintext_connection');
+    // Over TLS, or without validate_scheme, the target's scheme is kept.
+    for (const overrides of [{ validateScheme: true, scheme: 'https' as const }, { validateScheme: false }]) {
+      const ok = parse('request', input, overrides);
+      assert.equal(ok.error, null);
+      assert.deepEqual(ok.recorder.messages[0]!.headers[3], [':scheme', 'https']);
+    }
+    // http:// targets are never refused.
+    assert.equal(
+      parse('request', 'GET http://b.example/ HTTP/1.1\r\nHost: b\r\n\r\n', { validateScheme: true }).error,
+      null,
+    );
   });
 
   test('CONNECT has :method and :authority only', () => {
@@ -147,10 +173,9 @@ describe('Http1Parser: requests', () => {
     assert.equal(parser.error, null);
     assert.deepEqual(recorder.messages[0]!.headers.slice(2), [
       [':authority', 'a'],
-      [':scheme', 'http'],
       ['x-custom', 'v'],
     ]);
-    assert.deepEqual(recorder.rawKeys[0], [':method', ':path', 'HOST', ':scheme', 'X-Custom']);
+    assert.deepEqual(recorder.rawKeys[0], [':method', ':path', 'HOST', 'X-Custom']);
   });
 
   test('a Content-Length body is delivered as slices and completes the message', () => {
@@ -242,7 +267,7 @@ describe('Http1Parser: requests', () => {
     const input = `GET / HTTP/1.1\r\nHost: a\r\nX-Long: ${value}\r\nX-After: 1\r\n\r\n`;
     const { recorder, error } = parse('request', input, {}, 1);
     assert.equal(error, null);
-    assert.deepEqual(recorder.messages[0]!.headers.slice(4), [
+    assert.deepEqual(recorder.messages[0]!.headers.slice(3), [
       ['x-long', value],
       ['x-after', '1'],
     ]);

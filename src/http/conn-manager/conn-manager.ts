@@ -20,6 +20,9 @@
  * - A codec error is answered by the codec asking this stream for a local reply: the reply
  *   goes through the encoder filters and is logged with `DPE` (not for `low_version` and
  *   `missing_host_header`, which Envoy's connection manager answers itself).
+ * - A stream ended by the downstream going away (its close, or its half-close, which Envoy's
+ *   HTTP/1 does not have) is logged `DC` with `downstream_remote_disconnect`, as Envoy's
+ *   `completeRequest` does; nothing else sets `DC` here.
  */
 import type { AccessLogInstance, FormatterContext } from '../../access-log/types.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
@@ -114,6 +117,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   codecSawLocalComplete = false;
   private sawConnectionClose = false;
   private successfulUpgrade = false;
+  /** The codec reset this stream because the peer ended its input. */
+  private peerDisconnected = false;
   private cachedRoute: StreamRoute | undefined;
   private routeCached = false;
   private idleTimeoutMs: number;
@@ -306,6 +311,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     if (this.destroyed) return;
     this.config.stats.downstreamRqRxReset.inc();
     if (reason === 'ConnectionTermination') this.cm.onStreamCutByConnection();
+    // The peer went away (its half-close, which HTTP/1 has not): logged as a remote close.
+    if (details === 'downstream_remote_disconnect') this.peerDisconnected = true;
     if (details !== '') this.streamInfo.responseCodeDetails = details;
     if (reason === 'ProtocolError') this.streamInfo.setResponseFlag('DownstreamProtocolError');
     this.cm.doDeferredStreamDestroy(this);
@@ -600,10 +607,9 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     this.encoder.getStream().removeCallbacks(this);
     const info = this.streamInfo;
     info.endMonotonicMs = this.config.dispatcher.updateApproximateMonotonicTime();
-    if (remoteClose) {
+    if (remoteClose || this.peerDisconnected) {
+      // Envoy's `completeRequest`: a stream ended by the downstream going away is `DC`.
       info.responseCodeDetails = 'downstream_remote_disconnect';
-      info.setResponseFlag('DownstreamConnectionTermination');
-    } else if (info.responseFlags.size === 0 && info.responseCode === undefined) {
       info.setResponseFlag('DownstreamConnectionTermination');
     }
     const stats = this.config.stats;

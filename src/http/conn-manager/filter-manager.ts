@@ -759,7 +759,7 @@ export class FilterManager implements FilterChainFactoryCallbacks {
    */
   sendLocalReply(
     status: number,
-    body: string,
+    body: string | Buffer,
     modifyHeaders: ((headers: HeaderMap) => void) | undefined,
     details: string,
   ): void {
@@ -768,10 +768,11 @@ export class FilterManager implements FilterChainFactoryCallbacks {
     else if ((this.callState & ENCODING) !== 0) this.encoderChainAborted = true;
     this.callbacks.streamInfo.responseCodeDetails = details;
     this.callbacks.onLocalReply(status);
+    const bytes = typeof body === 'string' ? (body.length === 0 ? EMPTY : Buffer.from(body, 'utf8')) : body;
     if (this.responseHeaders === null) {
-      this.sendLocalReplyViaFilterChain(status, body, modifyHeaders);
+      this.sendLocalReplyViaFilterChain(status, bytes, modifyHeaders);
     } else if (!this.responseSent) {
-      this.sendDirectLocalReply(status, body, modifyHeaders);
+      this.sendDirectLocalReply(status, bytes, modifyHeaders);
     } else {
       this.callbacks.resetStream('LocalReset', details);
     }
@@ -779,13 +780,13 @@ export class FilterManager implements FilterChainFactoryCallbacks {
 
   private localReplyHeaders(
     status: number,
-    body: string,
+    body: Buffer,
     modifyHeaders: ((headers: HeaderMap) => void) | undefined,
   ): HeaderMapImpl {
     const headers = new HeaderMapImpl();
     headers.addLowerCase(':status', String(status));
     if (body.length > 0) {
-      headers.addLowerCase('content-length', String(Buffer.byteLength(body, 'utf8')));
+      headers.addLowerCase('content-length', String(body.length));
       headers.addLowerCase('content-type', 'text/plain');
     }
     modifyHeaders?.(headers);
@@ -794,7 +795,7 @@ export class FilterManager implements FilterChainFactoryCallbacks {
 
   private sendLocalReplyViaFilterChain(
     status: number,
-    body: string,
+    body: Buffer,
     modifyHeaders: ((headers: HeaderMap) => void) | undefined,
   ): void {
     // For early errors, make the filter chain anyway: its access logs see the reply.
@@ -805,13 +806,13 @@ export class FilterManager implements FilterChainFactoryCallbacks {
     this.encoderChainAborted = false;
     this.encodeHeaders(null, headers, headersOnly);
     if (!headersOnly && !this.destroyed && !this.encoderChainAborted) {
-      this.encodeData(null, Buffer.from(body, 'utf8'), true, START_FROM_NEXT);
+      this.encodeData(null, body, true, START_FROM_NEXT);
     }
   }
 
   private sendDirectLocalReply(
     status: number,
-    body: string,
+    body: Buffer,
     modifyHeaders: ((headers: HeaderMap) => void) | undefined,
   ): void {
     const headers = this.localReplyHeaders(status, body, modifyHeaders);
@@ -822,7 +823,7 @@ export class FilterManager implements FilterChainFactoryCallbacks {
     const headersOnly = this.isHeadRequest || body.length === 0;
     this.responseSent = true;
     this.callbacks.encodeHeaders(headers, headersOnly);
-    if (!headersOnly && !this.destroyed) this.callbacks.encodeData(Buffer.from(body, 'utf8'), true);
+    if (!headersOnly && !this.destroyed) this.callbacks.encodeData(body, true);
     if (!this.destroyed) this.maybeEndEncode();
   }
 

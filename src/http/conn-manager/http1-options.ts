@@ -34,6 +34,8 @@ export interface Http1Limits {
   readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
   /** `http`, or `https` on a TLS listener. */
   readonly scheme: 'http' | 'https';
+  /** Refuse `https://` targets on a plaintext connection (Envoy's edge-proxy `validate_scheme`). */
+  readonly validateScheme: boolean;
 }
 
 /** Server codec settings from `http_protocol_options` and the connection manager's limits. */
@@ -55,6 +57,7 @@ export function http1SettingsFromOptions(
     maxHeadersCount: limits.maxHeadersCount,
     headersWithUnderscoresAction: limits.headersWithUnderscoresAction,
     scheme: limits.scheme,
+    validateScheme: limits.validateScheme,
   });
 }
 

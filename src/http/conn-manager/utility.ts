@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { HeaderMapImpl } from '../header-map.ts';
-import { hasToken } from '../http1/chars.ts';
+import { equalsIgnoreCase, hasToken } from '../http1/chars.ts';
 import type { HeaderMap } from '../types.ts';
 import { canonicalPath, mergeSlashes, unescapeSlashes } from './path-utility.ts';
 import type { ConnectionManagerConfig, InternalAddressConfig } from './types.ts';
@@ -135,8 +135,9 @@ export function appendVia(headers: HeaderMap, via: string): void {
   headers.set('via', `${existing.join(', ')}, ${via}`);
 }
 
+/** Envoy's `Utility::schemeIsValid`: http or https, in any case. */
 function validScheme(scheme: string | undefined): scheme is string {
-  return scheme === 'http' || scheme === 'https';
+  return scheme !== undefined && (equalsIgnoreCase(scheme, 'http') || equalsIgnoreCase(scheme, 'https'));
 }
 
 /** Headers only an internal (trusted) peer may send. Envoy's `cleanInternalHeaders`. */
@@ -240,16 +241,12 @@ export function mutateRequestHeaders(
   if (config.schemeToSet !== '') {
     headers.set(':scheme', config.schemeToSet);
     headers.set('x-forwarded-proto', config.schemeToSet);
-  } else {
-    // Envoy takes an origin-form request's :scheme from the (sanitized) x-forwarded-proto. The
-    // HTTP/1 codec fills :scheme with the listener's scheme, so that value is the codec's default.
-    const scheme = headers.get(':scheme');
+  } else if (!headers.has(':scheme')) {
+    // An origin-form request has no :scheme from the codec: Envoy takes the (sanitized)
+    // x-forwarded-proto when it names a valid scheme, else the connection's. An absolute-form
+    // target's scheme is kept, even when x-forwarded-proto differs (as in Envoy).
     const forwardedProto = headers.get('x-forwarded-proto');
-    if (scheme === undefined || scheme === '') {
-      headers.set(':scheme', validScheme(forwardedProto) ? forwardedProto : connection.scheme);
-    } else if (scheme === connection.scheme && validScheme(forwardedProto) && forwardedProto !== scheme) {
-      headers.set(':scheme', forwardedProto);
-    }
+    headers.set(':scheme', validScheme(forwardedProto) ? forwardedProto : connection.scheme);
   }
 
   const internalRequest =

@@ -15,6 +15,9 @@
  * - Pipelining: after a complete request the parser pauses and reading is disabled while input
  *   is waiting; the next request starts (newStream) only once the response is complete, so
  *   responses keep request order.
+ * - The peer's half-close (end of input) ends the connection as in Envoy, which runs HTTP/1 without
+ *   half-close: a stream in progress is reset (`downstream_remote_disconnect`), except in a tunnel
+ *   (after an upgrade or CONNECT), where it is the end of the request stream.
  * - Connection persistence: HTTP/1.1 is kept alive unless `connection: close`; HTTP/1.0 only with
  *   `connection: keep-alive` and a length-delimited response (then `connection: keep-alive` is
  *   sent back); a response begun before its request was complete, a close-delimited body, a
@@ -540,7 +543,8 @@ export class ServerConnectionImpl extends Http1ConnectionBase implements ServerC
       this.closeConnection(false);
       return;
     }
-    if (this.pendingInput !== null) return; // pipelined requests are still to be answered
+    // Between requests: what was answered is flushed; pipelined requests not yet started are dropped.
+    this.pendingInput = null;
     this.closeConnection(true);
   }
 

@@ -17,6 +17,8 @@ export const Http1Details = Object.freeze({
   InvalidCharacters: 'http1.invalid_characters',
   InvalidUrl: 'http1.invalid_url',
   InvalidScheme: 'http1.invalid_scheme',
+  /** An `https://` target on a plaintext connection of an edge proxy (`validate_scheme`). */
+  HttpsInPlaintext: 'http1.https_url_on_plaintext_connection',
   InvalidTransferEncoding: 'http1.invalid_transfer_encoding',
   ChunkedContentLength: 'http1.content_length_and_chunked_not_allowed',
   BodyDisallowed: 'http1.body_disallowed',

@@ -5,8 +5,9 @@
  * Worker threads; one parser per HTTP/1 connection, owned by its codec. Bytes go in through
  * `execute()` in whatever pieces the socket delivers; events come out as calls on one handler
  * object (no closure or promise per message): message begin, headers complete (a
- * `HeaderMapImpl` with `:method`/`:path`/`:authority`/`:scheme` for a request, `:status` for a
- * response), body data (slices of the input, not copies), trailers, message complete.
+ * `HeaderMapImpl` with `:method`/`:path`/`:authority`, plus `:scheme` when the target is in
+ * absolute form, for a request; `:status` for a response), body data (slices of the input, not
+ * copies), trailers, message complete.
  *
  * How it reads:
  * - The header section is read line by line from the input buffer, each byte classified once
@@ -749,7 +750,8 @@ export class Http1Parser {
     // The request-target gives :path, and :authority / :scheme in absolute and authority form.
     let path: string | null = null;
     let authority: string | null = null;
-    let scheme = this.settings.scheme as string;
+    // Only an absolute-form target names a scheme; for the others the connection manager sets it.
+    let scheme: string | null = null;
     const target = this.target;
     const first = target.charCodeAt(0);
     if (isConnect) {
@@ -774,6 +776,11 @@ export class Http1Parser {
       }
       if (url.scheme !== 'http' && url.scheme !== 'https') {
         this.fail(new Http1CodecError(400, Http1Details.InvalidScheme, 'invalid scheme'));
+        return;
+      }
+      if (url.scheme === 'https' && this.settings.validateScheme && this.settings.scheme !== 'https') {
+        // An edge proxy does not take https:// requests over an unencrypted connection (Envoy).
+        this.fail(new Http1CodecError(403, Http1Details.HttpsInPlaintext, 'https in the clear'));
         return;
       }
       // RFC 9112 §3.2.2: the target's authority replaces any received Host.
@@ -818,7 +825,8 @@ export class Http1Parser {
       headers.removeAt(1);
     } else {
       headers.setValueAt(1, path);
-      headers.setValueAt(3, scheme);
+      if (scheme === null) headers.removeAt(3);
+      else headers.setValueAt(3, scheme);
     }
     if (isConnect || this.upgrade) this.bodyKind = BODY_RAW;
     else if (this.chunked) this.bodyKind = BODY_CHUNKED;

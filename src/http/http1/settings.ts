@@ -36,8 +36,17 @@ export interface Http1Settings {
   readonly maxHeadersCount: number;
   /** `headers_with_underscores_action` (server side only, as in Envoy). */
   readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
-  /** The `:scheme` a server codec gives origin-form requests: `https` on TLS listeners. */
+  /**
+   * What the connection is: `https` on a TLS listener, else `http`. An origin-form request gets
+   * no `:scheme` from the codec (the connection manager sets it, as in Envoy).
+   */
   readonly scheme: 'http' | 'https';
+  /**
+   * Envoy's `validate_scheme`: an `https://` absolute-form target on a plaintext connection is a
+   * 403 (`http1.https_url_on_plaintext_connection`). The connection manager turns it on for an
+   * edge proxy (`use_remote_address` with no trusted hops).
+   */
+  readonly validateScheme: boolean;
 }
 
 /** Envoy's fixed limit on upstream response headers (`MAX_RESPONSE_HEADERS_KB`). */
@@ -56,6 +65,7 @@ export const DEFAULT_HTTP1_SETTINGS: Http1Settings = Object.freeze({
   maxHeadersCount: 100,
   headersWithUnderscoresAction: 'ALLOW',
   scheme: 'http',
+  validateScheme: false,
 });
 
 /** Envoy's defaults with `overrides` applied. */

@@ -307,7 +307,10 @@ class BufferFilter implements StreamDecoderFilter, StreamEncoderFilter {
   onDestroy(): void {}
 }
 
-/** Answers 403 `denied` itself when the request has `x-test-deny`. */
+/** The body of DenyFilter's binary local reply. */
+export const DENY_BYTES = Buffer.from([0x00, 0xff, 0x80, 0xc3, 0x28, 0x0a]);
+
+/** Answers 403 `denied` itself when the request has `x-test-deny` (`DENY_BYTES` for `x-test-deny-bytes`). */
 class DenyFilter implements StreamDecoderFilter {
   private cb!: StreamDecoderFilterCallbacks;
 
@@ -316,6 +319,11 @@ class DenyFilter implements StreamDecoderFilter {
   }
 
   decodeHeaders(headers: HeaderMap, _endStream: boolean): FilterHeadersStatus {
+    if (headers.has('x-test-deny-bytes')) {
+      // A binary body (not valid UTF-8) goes out byte for byte.
+      this.cb.sendLocalReply({ status: 403, body: DENY_BYTES, details: 'test_denied' });
+      return 'StopIteration';
+    }
     if (!headers.has('x-test-deny')) return 'Continue';
     this.cb.sendLocalReply({
       status: 403,

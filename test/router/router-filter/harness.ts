@@ -93,7 +93,7 @@ export class FakeStream implements StreamDecoderFilterCallbacks {
   }
 
   get body(): string {
-    if (this.localReply !== null) return this.localReply.body;
+    if (this.localReply !== null) return this.localReply.body.toString();
     return Buffer.concat(this.chunks).toString('latin1');
   }
 

@@ -167,6 +167,8 @@ export function buildConnectionManagerConfig(
       maxHeadersCount: config.maxHeadersCount,
       headersWithUnderscoresAction: config.headersWithUnderscoresAction,
       scheme: 'http',
+      // Envoy validates the scheme of absolute-form targets at the edge only.
+      validateScheme: config.useRemoteAddress && config.xffNumTrustedHops === 0,
     }),
     routeConfig,
     filters,
