@@ -14,6 +14,7 @@
  * - xDS config sources naming a gRPC cluster that is not static (`Grpc::AsyncClientManager`).
  */
 import { isIP } from 'node:net';
+import { runtimeConfig } from '../runtime/config.ts';
 import type { IssueSink, PathStep } from './errors.ts';
 import { formatPath } from './errors.ts';
 import type { Resolution } from './extension-resolver.ts';
@@ -25,6 +26,10 @@ export function checkBootstrap(bootstrap: ProtoMessage, resolution: Resolution, 
   const staticResources = messageField(bootstrap, 'static_resources');
   const root = at(undefined, 'static_resources');
   const clusterNames = checkClusters(entries(staticResources?.['clusters'], at(root, 'clusters')), sink);
+  const runtime = runtimeConfig(bootstrap);
+  for (const e of runtime.errors)
+    (e.unsupported === true ? sink.unsupported : sink.error).call(sink, e.step, e.message);
+  for (const w of runtime.warnings) sink.warn(w.step, w.message);
   checkListeners(entries(messageList(staticResources, 'listeners'), at(root, 'listeners')), resolution, sink);
 
   // Routes with validate_clusters: the clusters must be static ones. With CDS, the clusters

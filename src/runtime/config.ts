@@ -32,6 +32,8 @@ export type LayerSpec =
 export interface RuntimeConfigIssue {
   readonly step: PathStep | undefined;
   readonly message: string;
+  /** Valid for Envoy, but this build cannot serve it (RTDS). */
+  readonly unsupported?: boolean;
 }
 
 export interface RuntimeConfig {
@@ -115,6 +117,7 @@ export function runtimeConfig(bootstrap: ProtoMessage): RuntimeConfig {
         return;
       case 'rtds_layer':
         errors.push({
+          unsupported: true,
           step: at(step, 'rtds_layer'),
           message:
             'RTDS runtime layers are not supported yet by Legate (use static_layer, disk_layer or admin_layer)',

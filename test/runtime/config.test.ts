@@ -17,8 +17,10 @@ import { runtimeConfig } from '../../src/runtime/config.ts';
 
 function bootstrap(yaml: string): ProtoMessage {
   const loaded = loadConfig({ configYaml: yaml }, { registry: new ExtensionRegistry(compiledInExtensions) });
+  // The load reports the runtime's own errors too (--mode validate shows them); anything else
+  // would mean the YAML is not a valid Envoy bootstrap.
   assert.deepEqual(
-    loaded.issues.filter((i) => i.kind !== 'warning'),
+    loaded.issues.filter((i) => i.kind !== 'warning' && !i.path.startsWith('layered_runtime.layers')),
     [],
     'the YAML is a valid Envoy bootstrap',
   );
@@ -29,6 +31,20 @@ function bootstrap(yaml: string): ProtoMessage {
 function errors(yaml: string): string[] {
   return runtimeConfig(bootstrap(yaml)).errors.map((e) => `${formatPath(e.step)}: ${e.message}`);
 }
+
+test('--mode validate reports the runtime errors: the load itself finds them', () => {
+  const loaded = loadConfig(
+    {
+      configYaml:
+        'layered_runtime: { layers: [ { name: a, admin_layer: {} }, { name: a, static_layer: {} } ] }',
+    },
+    { registry: new ExtensionRegistry(compiledInExtensions) },
+  );
+  assert.deepEqual(
+    loaded.issues.map((i) => [i.kind, i.path, i.message]),
+    [['invalid', 'layered_runtime.layers[1].name', 'Duplicate layer name: a']],
+  );
+});
 
 describe('layered_runtime config', () => {
   test("no layered_runtime (or no layers): Envoy's default, an empty static layer 'base' and an admin layer 'admin'", () => {
