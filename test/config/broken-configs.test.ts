@@ -398,7 +398,8 @@ ${CLUSTER_C}`,
     expect: [
       {
         path: `${HCM}.route_config.virtual_hosts[1].domains[0]`,
-        message: /^Only unique values for domains are permitted. Duplicate entry of domain x\.example in route /,
+        message:
+          /^Only unique values for domains are permitted. Duplicate entry of domain x\.example in route /,
       },
     ],
   },
