@@ -8,7 +8,11 @@
  * accepting -> LIVE. SIGTERM/SIGINT and `/quitquitquit` drain: listeners stop accepting,
  * open connections finish (or `--drain-time-s` passes), then everything closes and the
  * process exits 0; a second signal exits at once. A worker that throws or dies fails the
- * whole server loudly. Envoy counterpart: `Server::InstanceImpl`.
+ * whole server loudly. The admin's operational state lives here too: a failed health check
+ * (`/healthcheck/fail`: reported DRAINING, HTTP connections drain-close on every worker),
+ * listeners stopped by `/drain_listeners`, log levels changed by `/logging` (posted to the
+ * workers), the admin access log on main's own files, and the optional read-only admin
+ * listener (`--admin-readonly-address`). Envoy counterpart: `Server::InstanceImpl`.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -477,6 +481,8 @@ export class Instance implements ServerInfoSource {
       );
       this.workers.push(worker);
       this.threadLocal.registerWorker(worker);
+      // Levels a `/logging` call changed since start-up (the admin is up before the workers).
+      worker.send({ type: 'logs.levels', levels: this.deps.logs.levels() });
     }
     return watched;
   }
