@@ -424,6 +424,22 @@ ${httpListenerYaml('web', port, 'INBOUND')}`;
     );
   });
 
+  test('POST /reopen_logs reopens the admin access log at its path (after logrotate moved it)', async () => {
+    const rotated = `${accessLog()}.1`;
+    fs.renameSync(accessLog(), rotated);
+    assert.equal((await call(`${legate.admin}/reopen_logs`, 'POST')).body, 'OK\n');
+    await call(`${legate.admin}/ready?after=rotation`);
+    assert.ok(
+      await eventually(
+        async () =>
+          fs.existsSync(accessLog()) &&
+          fs.readFileSync(accessLog(), 'utf8').includes('GET /ready?after=rotation HTTP/1.1 200'),
+      ),
+      'a new file at the configured path',
+    );
+    assert.doesNotMatch(fs.readFileSync(rotated, 'utf8'), /after=rotation/);
+  });
+
   test('no warning about the admin address when it is loopback', () => {
     assert.doesNotMatch(legate.stderr(), /reachable from other hosts/);
   });
@@ -445,6 +461,13 @@ ${httpListenerYaml('web', port, 'INBOUND')}`;
     assert.match(some.body, /^ {2}admin: warning$/m);
     const one = await call(`${legate.admin}/logging?conn_handler=trace`, 'POST');
     assert.match(one.body, /^ {2}conn_handler: trace$/m);
+    // What the `/` page's form posts: parameters in the body, the untouched ones empty.
+    const form = await fetch(`${legate.admin}/logging`, {
+      method: 'POST',
+      body: new URLSearchParams({ level: '', paths: 'router:critical' }),
+    });
+    assert.equal(form.status, 200);
+    assert.match(await form.text(), /^ {2}router: critical$/m);
     // A worker logs "draining" at debug on its `main` logger: it shows only if the level reached it.
     await legate.stop();
     assert.match(legate.stderr(), /\[worker_\d\]\[debug\]\[main\] draining: \d+ connections open/);
@@ -497,10 +520,13 @@ ${httpListenerYaml('inbound_http', httpPort, 'INBOUND')}${echoListenerYaml('outb
       assert.notEqual((await httpGet(httpPort, agent, '/healthz')).connection, 'close');
       const r = await call(`${legate.admin}/drain_listeners?graceful&inboundonly`, 'POST');
       assert.deepEqual([r.status, r.body], [200, 'OK\n']);
-      assert.equal(
-        (await httpGet(httpPort, agent, '/healthz')).connection,
-        'close',
-        'drain sequence (immediate)',
+      // Before the drain time (1 s) ends and the listener stops.
+      assert.ok(
+        await eventually(
+          async () => (await httpGet(httpPort, agent, '/healthz')).connection === 'close',
+          800,
+        ),
+        'the drain sequence (immediate) asks HTTP connections to close',
       );
       assert.ok(
         await eventually(async () => !(await accepts(httpPort)), 5000),
