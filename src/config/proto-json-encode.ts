@@ -153,7 +153,7 @@ export class ProtoJsonEncoder {
           const encoded = this.encodeSingle(f, v, sensitive);
           if (encoded !== undefined) entries[k] = encoded;
         }
-        out[f.name] = entries;
+        if (Object.keys(entries).length > 0) out[f.name] = entries;
       } else if (f.repeated) {
         if (!Array.isArray(value)) continue;
         const items = value

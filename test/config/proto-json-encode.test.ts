@@ -80,6 +80,8 @@ describe('proto3 JSON forms', () => {
     assert.deepEqual(encode('envoy.config.core.v3.Address', address), {
       socket_address: { address: '::', port_value: 0 },
     });
+    const empty = decode('envoy.config.core.v3.Metadata', { filter_metadata: {} });
+    assert.deepEqual(encode('envoy.config.core.v3.Metadata', empty), {}, 'an empty map is not printed');
     const listener = decode('envoy.config.listener.v3.Listener', { per_connection_buffer_limit_bytes: 0 });
     assert.deepEqual(encode('envoy.config.listener.v3.Listener', listener), {
       per_connection_buffer_limit_bytes: 0,
