@@ -8,9 +8,10 @@
  * `extensions_build_config.bzl` list and the `REGISTER_FACTORY` calls it links in.
  */
 
-import type { AccessLogRuntime } from '../access-log/types.ts';
+import type { AccessLogEntry, AccessLogRuntime } from '../access-log/types.ts';
 import type { ExtensionFactory } from '../config/types.ts';
-import { fileAccessLogFactory } from '../extensions/access_loggers/file/config.ts';
+import { defaultAccessLogFormat } from '../extensions/access_loggers/common/format.ts';
+import { type FileAccessLogConfig, fileAccessLogFactory } from '../extensions/access_loggers/file/config.ts';
 import { accessLogRuntimes } from '../extensions/access_loggers/runtimes.ts';
 import {
   stderrAccessLogFactory,
@@ -93,3 +94,9 @@ export const networkFilterRefusals: Readonly<
 
 /** The data-path halves of the access loggers above (file, stdout, stderr). */
 export const compiledInAccessLoggers: readonly AccessLogRuntime[] = accessLogRuntimes;
+
+/** A file access log at `path` with Envoy's default format (the admin's deprecated `access_log_path`). */
+export function defaultFileAccessLog(path: string): AccessLogEntry {
+  const config: FileAccessLogConfig = { path, format: defaultAccessLogFormat() };
+  return { extension: fileAccessLogFactory.name, config };
+}

@@ -18,7 +18,13 @@ import { ExtensionRegistry } from '../config/registry.ts';
 import { realTimeSource } from '../event/time-source.ts';
 import { HOT_RESTART_VERSION, Instance } from '../server/instance.ts';
 import { helpText, type Options, parseOptions, versionText } from '../server/options.ts';
-import { compiledInExtensions, compiledInNetworkFilters, networkFilterRefusals } from './extensions.ts';
+import {
+  compiledInAccessLoggers,
+  compiledInExtensions,
+  compiledInNetworkFilters,
+  defaultFileAccessLog,
+  networkFilterRefusals,
+} from './extensions.ts';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -71,6 +77,8 @@ async function serve(options: Options, config: LoadedConfig): Promise<number> {
     hasNetworkRuntime: (name) => runtimes.has(name),
     networkFilterRefusals: (name, config) => networkFilterRefusals[name]?.(config) ?? [],
     env: process.env,
+    accessLogRuntimes: compiledInAccessLoggers,
+    defaultFileAccessLog,
   });
   const onSignal = (signal: NodeJS.Signals): void =>
     instance.dispatcher.run(() => instance.drainAndExit(signal));

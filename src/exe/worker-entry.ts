@@ -71,7 +71,7 @@ const filterContext: NetworkFilterContext = {
   workerIndex: init.index,
   clusterManager,
   accessLogs,
-  draining: () => handler.isDraining(),
+  draining: () => drainClose(),
 };
 const runtimes = new Map(compiledInNetworkFilters.map((r) => [r.name, r]));
 const handler = new ConnectionHandler(
@@ -96,6 +96,21 @@ slots.register('clusters', (data) => clusterManager.update(data as ClusterData[]
 slots.register('listeners', (data) => handler.setListeners(data as ListenerData[]));
 const heartbeat = startHeartbeat(dispatcher, init.heartbeats, init.heartbeatIndex, init.touchIntervalMs);
 
+// The drain decision (Envoy's `DrainManagerImpl::drainClose`): the listeners drain on
+// exit, the server fails its health checks, or `/drain_listeners?graceful` started a drain
+// sequence, in which a connection is asked to close with a chance rising to 1 over the
+// drain time (`gradual`), or always (`immediate`).
+let healthCheckFailed = false;
+let drainSequence: { startMs: number; drainTimeMs: number; strategy: 'gradual' | 'immediate' } | undefined;
+
+function drainClose(): boolean {
+  if (handler.isDraining() || healthCheckFailed) return true;
+  if (drainSequence === undefined) return false;
+  if (drainSequence.strategy === 'immediate' || drainSequence.drainTimeMs === 0) return true;
+  const elapsed = dispatcher.approximateMonotonicTime() - drainSequence.startMs;
+  return elapsed >= drainSequence.drainTimeMs || elapsed > Math.random() * drainSequence.drainTimeMs;
+}
+
 function recordInto(h: { recordValue(v: number): void }): (v: number) => void {
   return (v) => h.recordValue(v);
 }
@@ -119,6 +134,22 @@ function handle(message: MainToWorker): void {
       return;
     case 'logs.reopen':
       accessLogFiles.reopenAll();
+      return;
+    case 'logs.levels':
+      logs.applyLevels(message.levels);
+      return;
+    case 'healthcheck.failed':
+      healthCheckFailed = message.failed;
+      return;
+    case 'drain.sequence':
+      drainSequence ??= {
+        startMs: dispatcher.approximateMonotonicTime(),
+        drainTimeMs: message.drainTimeMs,
+        strategy: message.strategy,
+      };
+      return;
+    case 'listeners.stop':
+      handler.stopListeners(new Set(message.names));
       return;
     case 'shutdown':
       handler.shutdown();

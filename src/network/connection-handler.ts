@@ -309,6 +309,11 @@ export class ConnectionHandler {
     if (this.draining) this.checkDrained();
   }
 
+  /** Stops accepting on the named listeners (admin `/drain_listeners`); their connections carry on. */
+  stopListeners(names: ReadonlySet<string>): void {
+    for (const l of this.listeners) if (names.has(l.data.name) && l.server.listening) l.server.close();
+  }
+
   /** Closes every listener and connection at once. */
   shutdown(): void {
     for (const l of this.listeners) {

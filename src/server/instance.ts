@@ -8,21 +8,45 @@
  * accepting -> LIVE. SIGTERM/SIGINT and `/quitquitquit` drain: listeners stop accepting,
  * open connections finish (or `--drain-time-s` passes), then everything closes and the
  * process exits 0; a second signal exits at once. A worker that throws or dies fails the
- * whole server loudly. Envoy counterpart: `Server::InstanceImpl`.
+ * whole server loudly. The admin's operational state lives here too: a failed health check
+ * (`/healthcheck/fail`: reported DRAINING, HTTP connections drain-close on every worker),
+ * listeners stopped by `/drain_listeners`, log levels changed by `/logging` (posted to the
+ * workers), the admin access log on main's own files, and the optional read-only admin
+ * listener (`--admin-readonly-address`). Envoy counterpart: `Server::InstanceImpl`.
  */
 import fs from 'node:fs';
-import { AdminServer } from '../admin/admin-server.ts';
+import net from 'node:net';
+import { AccessLogManagerImpl } from '../access-log/access-log-manager.ts';
+import { AccessLogFileManager } from '../access-log/file-manager.ts';
+import type { AccessLogEntry, AccessLogInstance, AccessLogRuntime } from '../access-log/types.ts';
+import { adminAccessLog } from '../admin/access-log.ts';
+import { type AdminAddress, AdminServer } from '../admin/admin-server.ts';
 import { clustersHandlers } from '../admin/handlers/clusters.ts';
+import {
+  type ConfigDumpSource,
+  configDumpHandlers,
+  nodeWithUserAgent,
+} from '../admin/handlers/config-dump.ts';
 import { dashboardHandlers } from '../admin/handlers/dashboard.ts';
+import { indexHandlers } from '../admin/handlers/index-page.ts';
+import { initDumpHandlers } from '../admin/handlers/init-dump.ts';
+import {
+  type DrainListenersOptions,
+  type ListenerAddress,
+  type ListenersSource,
+  listenersHandlers,
+} from '../admin/handlers/listeners.ts';
+import { type LoggingSource, loggingHandlers } from '../admin/handlers/logging.ts';
 import { mainThread, profilePath, profilerHandlers } from '../admin/handlers/profiler.ts';
 import { runtimeHandlers } from '../admin/handlers/runtime.ts';
 import { type ServerInfoSource, serverHandlers } from '../admin/handlers/server.ts';
 import { statsHandlers } from '../admin/handlers/stats.ts';
+import type { LogLevelSnapshot } from '../common/log-types.ts';
 import type { LogContext, Logger } from '../common/logger.ts';
 import type { LoadedConfig } from '../config/bootstrap.ts';
 import { durationMs } from '../config/durations.ts';
-import { formatPath } from '../config/errors.ts';
-import { messageField, numberField, stringField } from '../config/proto-fields.ts';
+import { formatPath, type PathStep } from '../config/errors.ts';
+import { at, messageField, messageList, numberField, stringField } from '../config/proto-fields.ts';
 import type { ProtoMessage } from '../config/types.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
 import type { Timer } from '../event/types.ts';
@@ -38,6 +62,7 @@ import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { createClusterDiscovery } from '../upstream/discovery/factory.ts';
 import { serverDnsResolverSettings } from '../upstream/discovery/resolver.ts';
 import { StaticDiscovery } from '../upstream/discovery/static.ts';
+import type { HostData } from '../upstream/types.ts';
 import {
   startGuardDogThread,
   startHeartbeat,
@@ -71,6 +96,10 @@ export interface InstanceDeps {
   ) => Array<{ field: string; reason: string }>;
   /** Environment for test-only switches (LEGATE_TEST_STALL_WORKER). */
   readonly env: NodeJS.ProcessEnv;
+  /** The access loggers' data-path halves, for the admin's `access_log` on main. */
+  readonly accessLogRuntimes?: readonly AccessLogRuntime[];
+  /** A file access log with Envoy's default format (the admin's deprecated `access_log_path`). */
+  readonly defaultFileAccessLog?: (path: string) => AccessLogEntry;
 }
 
 interface ServerGauges {
@@ -86,13 +115,15 @@ interface ServerGauges {
   readonly parentConnections: Gauge;
 }
 
+/** What the read-only admin listener (`--admin-readonly-address`) serves. */
+const READ_ONLY_ADMIN_PATHS = ['/ready', '/stats', '/stats/prometheus'];
+
 export class Instance implements ServerInfoSource {
   readonly version = LEGATE_VERSION;
-  readonly hotRestartVersion = HOT_RESTART_VERSION;
   readonly dispatcher = new DispatcherImpl('main_thread', realBackend());
   readonly store = new StatsStore();
   readonly stats: ThreadStats;
-  readonly admin = new AdminServer();
+  readonly admin = new AdminServer({ clock: this.dispatcher.timeSource });
   readonly initManager = new InitManager('Server');
   private readonly deps: InstanceDeps;
   private readonly options: Options;
@@ -120,6 +151,17 @@ export class Instance implements ServerInfoSource {
   private readonly readyWorkers = new Set<number>();
   private onAllReady: (() => void) | undefined;
   private finish: ((code: number) => void) | undefined;
+  // --- Operational admin state (config dump, health check, drain_listeners, admin access log)
+  /** Wall-clock ms the configuration was loaded (`last_updated` in `/config_dump`). */
+  private readonly loadedAtMs: number;
+  /** `/healthcheck/fail` until `/healthcheck/ok`: the server reports DRAINING. */
+  private healthCheckFailed = false;
+  /** `/drain_listeners?graceful` started the drain sequence (later calls are ignored, as in Envoy). */
+  private drainSequenceStarted = false;
+  private drainListenersTimer: Timer | undefined;
+  private readOnlyAdmin: AdminServer | undefined;
+  /** The main thread's access-log files (the admin's `access_log`). */
+  private readonly accessLogFiles = new AccessLogFileManager({ schedule: (cb) => this.dispatcher.post(cb) });
 
   constructor(deps: InstanceDeps) {
     this.deps = deps;
@@ -128,6 +170,7 @@ export class Instance implements ServerInfoSource {
     this.bootstrap = deps.config.message;
     this.log = deps.logs.getLogger('main');
     this.startMs = this.dispatcher.timeSource.monotonicNow();
+    this.loadedAtMs = this.dispatcher.timeSource.systemNow();
     this.stats = new ThreadStats((update) => this.store.attach('main_thread', update), { immediate: true });
     this.dispatcher.setStats({
       recordLoopDurationUs: recordInto(
@@ -204,6 +247,7 @@ export class Instance implements ServerInfoSource {
         this.deps.config.extensions,
         this.deps.hasNetworkRuntime,
       ),
+      ...this.adminAccessLogErrors(),
     ];
     if (buildErrors.length > 0) {
       for (const e of buildErrors) this.log.critical(`${formatPath(e.step)}: ${e.message}`);
@@ -278,18 +322,164 @@ export class Instance implements ServerInfoSource {
     });
     for (const h of profiler) this.admin.addHandler(h);
 
-    const address = messageField(messageField(this.bootstrap, 'admin'), 'address');
-    if (address === undefined) return;
-    const sa = messageField(address, 'socket_address');
-    const pipe = messageField(address, 'pipe');
-    const bound = await this.admin.listen(
-      sa !== undefined
-        ? { host: stringField(sa, 'address'), port: numberField(sa, 'port_value', 0) }
-        : { pipe: stringField(pipe, 'path') },
-    );
-    this.log.info(`admin address: ${bound}`);
-    // --admin-address-path: where tools (and tests) learn the port when it was 0.
-    if (this.options.adminAddressPath !== '') fs.writeFileSync(this.options.adminAddressPath, bound);
+    this.registerOperationalAdminHandlers();
+    const adminConfig = messageField(this.bootstrap, 'admin');
+    this.admin.setAccessLog(adminAccessLog(this.createAdminAccessLogs(adminConfig)));
+    const address = messageField(adminConfig, 'address');
+    if (address !== undefined) {
+      const sa = messageField(address, 'socket_address');
+      const pipe = messageField(address, 'pipe');
+      const listenOn: AdminAddress =
+        sa !== undefined
+          ? { host: stringField(sa, 'address'), port: numberField(sa, 'port_value', 0) }
+          : { pipe: stringField(pipe, 'path'), mode: numberField(pipe, 'mode', 0) || undefined };
+      const bound = await this.admin.listen(listenOn);
+      this.log.info(`admin address: ${bound}`);
+      if ('host' in listenOn && !isLoopback(listenOn.host)) {
+        this.log.warn(
+          `the admin listens on ${bound}, which is reachable from other hosts: anyone who can connect ` +
+            'can change or stop this server (POST /quitquitquit, /logging, /drain_listeners ...). Bind ' +
+            'admin.address to 127.0.0.1 or a Unix socket, and give remote probes --admin-readonly-address',
+        );
+      }
+      // --admin-address-path: where tools (and tests) learn the port when it was 0.
+      if (this.options.adminAddressPath !== '') fs.writeFileSync(this.options.adminAddressPath, bound);
+    }
+    const readOnly = this.options.adminReadonlyAddress;
+    if (readOnly !== undefined) {
+      this.readOnlyAdmin = this.admin.readOnlyView(READ_ONLY_ADMIN_PATHS);
+      const bound = await this.readOnlyAdmin.listen(readOnly);
+      this.log.info(`read-only admin address: ${bound} (${READ_ONLY_ADMIN_PATHS.join(', ')})`);
+    }
+  }
+
+  // --- Operational admin endpoints: /, config_dump, listeners, drain_listeners, logging,
+  // reopen_logs, init_dump (health check, memory, certs and hot_restart_version are in
+  // serverHandlers).
+  private registerOperationalAdminHandlers(): void {
+    const handlers = [
+      ...indexHandlers(this.admin),
+      ...configDumpHandlers(this.configDumpSource()),
+      ...listenersHandlers(this.listenersSource()),
+      ...loggingHandlers(this.loggingSource()),
+      ...initDumpHandlers(() => [this.initManager]),
+    ];
+    for (const h of handlers) this.admin.addHandler(h);
+  }
+
+  private configDumpSource(): ConfigDumpSource {
+    return {
+      bootstrap: () => ({ ...this.bootstrap, node: nodeWithUserAgent(this.node(), LEGATE_VERSION) }),
+      loadedAtMs: () => this.loadedAtMs,
+      clusterHosts: () => {
+        const hosts = new Map<string, readonly HostData[]>();
+        for (const { data } of this.clusterManager.snapshot()) hosts.set(data.name, data.hosts);
+        return hosts;
+      },
+    };
+  }
+
+  private listenersSource(): ListenersSource {
+    return {
+      listenerAddresses: () =>
+        this.listenerManager
+          .listeners()
+          .map((l): { name: string; address: ListenerAddress } => ({ name: l.name, address: l.address })),
+      drainListeners: (o) => this.dispatcher.run(() => this.drainListeners(o)),
+    };
+  }
+
+  private loggingSource(): LoggingSource {
+    return {
+      logs: this.deps.logs,
+      onLevelsChanged: (levels: LogLevelSnapshot) => {
+        for (const w of this.workers) w.send({ type: 'logs.levels', levels });
+      },
+      reopenLogs: () => {
+        this.deps.logs.reopen();
+        this.reopenAccessLogs();
+      },
+    };
+  }
+
+  /**
+   * `/drain_listeners`: stop the listeners accepting, without exiting. `graceful` first runs
+   * the drain sequence for `--drain-time-s` (connections asked to close); `skipExit` then
+   * leaves the listeners open. Envoy counterpart: `ListenersHandler::handlerDrainListeners`.
+   */
+  private drainListeners(o: DrainListenersOptions): void {
+    const stop = (): void => {
+      const names = this.listenerManager.stopListeners(o.inboundOnly);
+      if (names.length === 0) return;
+      this.log.info(`/drain_listeners: stopped listening on ${names.join(', ')}`);
+      for (const w of this.workers) w.send({ type: 'listeners.stop', names });
+    };
+    if (!o.graceful) {
+      stop();
+      return;
+    }
+    if (this.drainSequenceStarted || this.stopping) return;
+    this.drainSequenceStarted = true;
+    const drainTimeMs = this.options.drainTimeS * 1000;
+    this.log.info(`/drain_listeners: drain sequence of ${this.options.drainTimeS}s started`);
+    for (const w of this.workers)
+      w.send({ type: 'drain.sequence', drainTimeMs, strategy: this.options.drainStrategy });
+    if (o.skipExit) return;
+    this.drainListenersTimer = this.dispatcher.createTimer(stop);
+    this.drainListenersTimer.enableTimer(drainTimeMs);
+  }
+
+  /** `/healthcheck/fail` and `/healthcheck/ok`. */
+  failHealthcheck(fail: boolean): void {
+    this.dispatcher.run(() => {
+      if (this.healthCheckFailed === fail) return;
+      this.healthCheckFailed = fail;
+      this.log.info(
+        fail ? 'health checks failed by /healthcheck/fail' : 'health checks pass again (/healthcheck/ok)',
+      );
+      this.setState(this.stateValue);
+      for (const w of this.workers) w.send({ type: 'healthcheck.failed', failed: fail });
+    });
+  }
+
+  /** TLS contexts in use: none until Legate terminates TLS. */
+  certificates(): readonly Record<string, unknown>[] {
+    return [];
+  }
+
+  get hotRestartVersion(): string {
+    return this.options.disableHotRestart ? 'disabled' : HOT_RESTART_VERSION;
+  }
+
+  /** Admin access logs this build cannot write: filters are not implemented yet. */
+  private adminAccessLogErrors(): Array<{ step: PathStep | undefined; message: string }> {
+    const errors: Array<{ step: PathStep | undefined; message: string }> = [];
+    messageList(messageField(this.bootstrap, 'admin'), 'access_log').forEach((entry, i) => {
+      if (entry['filter'] !== undefined)
+        errors.push({
+          step: at(undefined, 'admin', 'access_log', i, 'filter'),
+          message: 'not supported by Legate yet: access log filters',
+        });
+    });
+    return errors;
+  }
+
+  /** The admin's `access_log` loggers (and `access_log_path`), on the main thread's files. */
+  private createAdminAccessLogs(adminConfig: ProtoMessage | undefined): AccessLogInstance[] {
+    const manager = new AccessLogManagerImpl({
+      runtimes: this.deps.accessLogRuntimes ?? [],
+      files: this.accessLogFiles,
+      monotonicNow: () => this.dispatcher.timeSource.monotonicNow(),
+    });
+    const entries: AccessLogEntry[] = [];
+    for (const entry of messageList(adminConfig, 'access_log')) {
+      const resolved = this.deps.config.extensions.get(entry);
+      if (resolved !== undefined) entries.push({ extension: resolved.name, config: resolved.config });
+    }
+    const path = stringField(adminConfig, 'access_log_path');
+    if (path !== '' && this.deps.defaultFileAccessLog !== undefined)
+      entries.push(this.deps.defaultFileAccessLog(path));
+    return entries.map((e) => manager.create(e));
   }
 
   private createWorkers(): WatchedThread[] {
@@ -328,6 +518,8 @@ export class Instance implements ServerInfoSource {
       );
       this.workers.push(worker);
       this.threadLocal.registerWorker(worker);
+      // Levels a `/logging` call changed since start-up (the admin is up before the workers).
+      worker.send({ type: 'logs.levels', levels: this.deps.logs.levels() });
     }
     return watched;
   }
@@ -449,6 +641,7 @@ export class Instance implements ServerInfoSource {
     this.stopping = true;
     this.threadLocal.shutdownThread();
     this.drainTimer?.disableTimer();
+    this.drainListenersTimer?.disableTimer();
     this.flushTimer?.disableTimer();
     this.heartbeat?.disableTimer();
     this.clusterManager.destroy();
@@ -461,7 +654,9 @@ export class Instance implements ServerInfoSource {
     });
     timeout.enableTimer(WORKER_STOP_TIMEOUT_MS);
     void stopped
-      .then(() => this.admin.close())
+      .then(() =>
+        Promise.all([this.admin.close(), this.readOnlyAdmin?.close(), this.accessLogFiles.closeAll()]),
+      )
       .then(async () => {
         timeout.disableTimer();
         await this.guardDog?.terminate();
@@ -480,13 +675,15 @@ export class Instance implements ServerInfoSource {
 
   private setState(state: ServerState): void {
     this.stateValue = state;
-    this.gauges.state.set(SERVER_STATE_GAUGE[state]);
-    this.gauges.live.set(state === 'LIVE' ? 1 : 0);
+    const reported = this.state();
+    this.gauges.state.set(SERVER_STATE_GAUGE[reported]);
+    this.gauges.live.set(reported === 'LIVE' ? 1 : 0);
   }
 
   // ServerInfoSource
+  /** The state the admin and `server.state` report: a live server failing its health checks is DRAINING, as in Envoy. */
   state(): ServerState {
-    return this.stateValue;
+    return this.stateValue === 'LIVE' && this.healthCheckFailed ? 'DRAINING' : this.stateValue;
   }
 
   uptimeCurrentEpochSeconds(): number {
@@ -499,6 +696,7 @@ export class Instance implements ServerInfoSource {
 
   /** SIGUSR1: the workers reopen their access log files. */
   reopenAccessLogs(): void {
+    this.accessLogFiles.reopenAll();
     for (const w of this.workers) w.send({ type: 'logs.reopen' });
   }
 
@@ -554,6 +752,14 @@ export class Instance implements ServerInfoSource {
       parent_shutdown_time: `${o.parentShutdownTimeS}s`,
     };
   }
+}
+
+/** A loopback address or name: the admin is reachable from this host only. */
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  if (net.isIPv4(v4)) return v4.startsWith('127.');
+  return host === '::1';
 }
 
 function recordInto(h: { recordValue(v: number): void }): (v: number) => void {

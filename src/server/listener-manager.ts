@@ -7,9 +7,10 @@
  * filters have no data path in this build, picks a concrete port for `port_value: 0`
  * (every worker must bind the same port), hands the set to the workers through the
  * `listeners` thread-local slot and, once the init manager is done, tells them to start.
- * Stats: `listener_manager.listener_added`, `total_listeners_active`, `workers_started`,
- * `listener_create_success`, `listener_create_failure`. Envoy counterpart:
- * `ListenerManagerImpl`.
+ * `/drain_listeners` stops listeners by name (all, or the `traffic_direction: INBOUND`
+ * ones). Stats: `listener_manager.listener_added`, `total_listeners_active`,
+ * `workers_started`, `listener_create_success`, `listener_create_failure`,
+ * `listener_stopped`. Envoy counterpart: `ListenerManagerImpl`.
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
@@ -50,8 +51,12 @@ export class ListenerManager {
     readonly workersStarted: Gauge;
     readonly createSuccess: Counter;
     readonly createFailure: Counter;
+    readonly stopped: Counter;
   };
   private listenersData: ListenerData[] = [];
+  /** `traffic_direction` of each listener, by name (for `/drain_listeners?inboundonly`). */
+  private readonly directions = new Map<string, string>();
+  private readonly stoppedNames = new Set<string>();
 
   constructor(scope: Scope, slot: Slot) {
     this.slot = slot;
@@ -62,6 +67,7 @@ export class ListenerManager {
       workersStarted: s.gauge('workers_started', 'NeverImport'),
       createSuccess: s.counter('listener_create_success'),
       createFailure: s.counter('listener_create_failure'),
+      stopped: s.counter('listener_stopped'),
     };
   }
 
@@ -86,6 +92,7 @@ export class ListenerManager {
       const data = buildListener(l, step, extensions, hasRuntime, refusals, errors);
       if (data !== undefined) {
         this.listenersData.push(data);
+        this.directions.set(data.name, stringField(l, 'traffic_direction', 'UNSPECIFIED'));
         this.stats.added.inc();
       }
     });
@@ -132,6 +139,22 @@ export class ListenerManager {
 
   onDrainStarted(): void {
     this.stats.active.set(0);
+  }
+
+  /**
+   * The listeners `/drain_listeners` stops that are not stopped yet: every one, or with
+   * `inboundOnly` those whose `traffic_direction` is INBOUND (as Envoy's
+   * `StopListenersType::InboundOnly`). Marks them stopped and counts `listener_stopped`.
+   */
+  stopListeners(inboundOnly: boolean): string[] {
+    const names = this.listenersData
+      .map((l) => l.name)
+      .filter((n) => !this.stoppedNames.has(n) && (!inboundOnly || this.directions.get(n) === 'INBOUND'));
+    for (const n of names) {
+      this.stoppedNames.add(n);
+      this.stats.stopped.inc();
+    }
+    return names;
   }
 }
 

@@ -119,6 +119,11 @@ export interface Options {
   readonly cpusetThreads: boolean;
   /** `--enable-mutex-tracing`: mutex contention tracing. */
   readonly enableMutexTracing: boolean;
+  /**
+   * `--admin-readonly-address` (a Legate extension): where a second admin listener serves
+   * only `/ready`, `/stats` and `/stats/prometheus`; undefined when not given.
+   */
+  readonly adminReadonlyAddress: { readonly host: string; readonly port: number } | undefined;
 }
 
 /**
@@ -396,6 +401,15 @@ const FLAGS: readonly FlagSpec[] = [
     description: 'Enable mutex contention tracing functionality',
   },
   {
+    name: 'admin-readonly-address',
+    kind: 'value',
+    valueType: 'string',
+    description:
+      'Legate extension: host:port of a read-only admin listener serving only /ready, /stats and ' +
+      '/stats/prometheus (for probes and scrapers that must not reach the mutating endpoints)',
+    defaultText: "'' (none)",
+  },
+  {
     name: 'version',
     kind: 'version',
     description: 'Displays version information and exits.',
@@ -624,6 +638,17 @@ function parseSocketMode(raw: string): number {
   return Number.parseInt(raw, 8);
 }
 
+/** `host:port` or `[v6]:port` -> its parts (`--admin-readonly-address`). */
+function parseHostPort(flag: string, raw: string): { host: string; port: number } | undefined {
+  if (raw === '') return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    fail(`--${flag}: expected host:port (IPv6 as [addr]:port, port 0-65535), got ${quote(raw)}`);
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
 function build(v: Values, env: ParseEnv): Options {
   const concurrencyRaw = v.uint32('concurrency', env.cpus);
   const options: Options = {
@@ -666,6 +691,7 @@ function build(v: Values, env: ParseEnv): Options {
     enableCoreDump: v.switch('enable-core-dump'),
     cpusetThreads: v.switch('cpuset-threads'),
     enableMutexTracing: v.switch('enable-mutex-tracing'),
+    adminReadonlyAddress: parseHostPort('admin-readonly-address', v.string('admin-readonly-address', '')),
   };
   if (options.useDynamicBaseId && options.restartEpoch > 0) {
     fail(`--use-dynamic-base-id: cannot be used with --restart-epoch=${options.restartEpoch}`);

@@ -5,7 +5,7 @@
  * from it. Envoy counterpart: the lambdas posted by `ThreadLocal::Instance::runOnAllThreads`
  * and `Dispatcher::post` across threads; here they are data, named and typed.
  */
-import type { LogOptions } from '../common/log-types.ts';
+import type { LogLevelSnapshot, LogOptions } from '../common/log-types.ts';
 import type { StatsUpdate } from '../stats/thread-stats.ts';
 
 /** Sent by the main thread to one worker. */
@@ -18,6 +18,21 @@ export type MainToWorker =
   | { readonly type: 'drain.start'; readonly drainTimeMs: number; readonly strategy: 'gradual' | 'immediate' }
   /** SIGUSR1: reopen the access log files (logrotate moved them). */
   | { readonly type: 'logs.reopen' }
+  /** Admin `/logging`: every logger's level as main now has it. */
+  | { readonly type: 'logs.levels'; readonly levels: LogLevelSnapshot }
+  /** Admin `/healthcheck/fail` (true) and `/healthcheck/ok` (false): while failed, HTTP connections drain-close. */
+  | { readonly type: 'healthcheck.failed'; readonly failed: boolean }
+  /**
+   * Admin `/drain_listeners?graceful`: the drain sequence starts; connections are asked to
+   * close, with a chance rising over `drainTimeMs` (`gradual`) or at once (`immediate`).
+   */
+  | {
+      readonly type: 'drain.sequence';
+      readonly drainTimeMs: number;
+      readonly strategy: 'gradual' | 'immediate';
+    }
+  /** Admin `/drain_listeners`: stop accepting on these listeners; their connections carry on. */
+  | { readonly type: 'listeners.stop'; readonly names: readonly string[] }
   /** Close everything and end the thread. */
   | { readonly type: 'shutdown' };
 

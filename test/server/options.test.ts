@@ -70,6 +70,7 @@ describe('parseOptions defaults', () => {
       enableCoreDump: false,
       cpusetThreads: false,
       enableMutexTracing: false,
+      adminReadonlyAddress: undefined,
     } satisfies Options);
     assert.equal(o.logFormat, DEFAULT_LOG_FORMAT);
   });
