@@ -24,6 +24,7 @@ import type { ProtoMessage } from '../config/types.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
 import type { Timer } from '../event/types.ts';
 import { StatsStore } from '../stats/store.ts';
+import { tagProducerFromConfig } from '../stats/tag-extractor.ts';
 import { ThreadStats } from '../stats/thread-stats.ts';
 import type { Gauge } from '../stats/types.ts';
 import type { WorkerToMain } from '../thread-local/messages.ts';
@@ -240,7 +241,8 @@ export class Instance implements ServerInfoSource {
 
   private async startAdmin(): Promise<void> {
     for (const h of serverHandlers(this, this.admin)) this.admin.addHandler(h);
-    for (const h of statsHandlers(this.store, () => this.updateServerStats())) this.admin.addHandler(h);
+    const tags = tagProducerFromConfig(messageField(this.bootstrap, 'stats_config'), this.options.statsTags);
+    for (const h of statsHandlers(this.store, () => this.updateServerStats(), tags)) this.admin.addHandler(h);
     for (const h of clustersHandlers(this.clusterManager)) this.admin.addHandler(h);
     const address = messageField(messageField(this.bootstrap, 'admin'), 'address');
     if (address === undefined) return;
