@@ -13,7 +13,14 @@
  * name, both compared token by token as Envoy's symbol table does. Envoy counterpart:
  * `PrometheusStatsFormatter` (source/server/admin/prometheus_stats.cc).
  */
-import { formatDouble, formatG, type NameFilter, nameMatcher, type StatsView } from './format.ts';
+import {
+  formatDouble,
+  formatG,
+  formatValue,
+  type NameFilter,
+  nameMatcher,
+  type StatsView,
+} from './format.ts';
 import type { Tag, TagProducer } from './tag-extractor.ts';
 import { QUANTILES } from './types.ts';
 
@@ -59,11 +66,6 @@ export function compareStatNames(a: string, b: string): number {
     if (x !== y) return x < y ? -1 : 1;
   }
   return ta.length - tb.length;
-}
-
-/** A counter or gauge value: an integer in full. */
-function formatValue(n: number): string {
-  return Number.isSafeInteger(n) ? String(n) : formatG(n, 32);
 }
 
 interface Member<T> {

@@ -115,7 +115,7 @@ export function formatDouble(value: number): string {
 }
 
 /** A counter or gauge value: Envoy's are unsigned integers, printed in full. */
-function formatValue(n: number): string {
+export function formatValue(n: number): string {
   return Number.isSafeInteger(n) ? String(n) : formatDouble(n);
 }
 
