@@ -54,6 +54,7 @@ import { createAcceptedSocketCount } from '../network/connection-handler.ts';
 import { runtimeConfig } from '../runtime/config.ts';
 import { RuntimeLoader } from '../runtime/loader.ts';
 import { StatsStore } from '../stats/store.ts';
+import { tagProducerFromConfig } from '../stats/tag-extractor.ts';
 import { ThreadStats } from '../stats/thread-stats.ts';
 import type { Gauge } from '../stats/types.ts';
 import type { WorkerToMain } from '../thread-local/messages.ts';
@@ -308,7 +309,8 @@ export class Instance implements ServerInfoSource {
 
   private async startAdmin(): Promise<void> {
     for (const h of serverHandlers(this, this.admin)) this.admin.addHandler(h);
-    for (const h of statsHandlers(this.store, () => this.updateServerStats())) this.admin.addHandler(h);
+    const tags = tagProducerFromConfig(messageField(this.bootstrap, 'stats_config'), this.options.statsTags);
+    for (const h of statsHandlers(this.store, () => this.updateServerStats(), tags)) this.admin.addHandler(h);
     for (const h of clustersHandlers(this.clusterManager)) this.admin.addHandler(h);
     for (const h of runtimeHandlers(this.runtime)) this.admin.addHandler(h);
 

@@ -15,7 +15,7 @@
  * Bounds and interpolation are computed with circllhist's exact floating-point operations,
  * so the quantiles equal Envoy's for the same samples.
  */
-import { type HistogramStatistics, QUANTILES } from './types.ts';
+import { type HistogramDetailBucket, type HistogramStatistics, QUANTILES } from './types.ts';
 
 /** Lowest decimal exponent with its own buckets; smaller positive values count as 0. */
 export const MIN_EXPONENT = -3;
@@ -112,11 +112,16 @@ export function bucketWidth(i: number): number {
 
 /**
  * Quantiles (`QUANTILES`) and cumulative counts at `SUPPORTED_BUCKETS` of one set of bucket
- * counts. The quantile walk is circllhist's `hist_approx_quantile`: the quantile's rank is
- * located in a bucket and interpolated linearly inside it (the bucket's left edge for rank
- * equal to the counts below, its right edge for rank equal to the counts up to it).
+ * counts, and with `detailed` every non-empty bucket. The quantile walk is circllhist's
+ * `hist_approx_quantile`: the quantile's rank is located in a bucket and interpolated
+ * linearly inside it (the bucket's left edge for rank equal to the counts below, its right
+ * edge for rank equal to the counts up to it).
  */
-export function histogramStatistics(counts: Float64Array, sum: number): HistogramStatistics {
+export function histogramStatistics(
+  counts: Float64Array,
+  sum: number,
+  detailed = false,
+): HistogramStatistics {
   const n = counts.length;
   let total = 0;
   let first = -1;
@@ -161,5 +166,11 @@ export function histogramStatistics(counts: Float64Array, sum: number): Histogra
     for (; i < cut; i++) running += counts[i]!;
     buckets.push({ upperBound: SUPPORTED_BUCKETS[b]!, cumulativeCount: running });
   }
-  return { count: total, sum, quantiles, buckets };
+  if (!detailed) return { count: total, sum, quantiles, buckets };
+  const recorded: HistogramDetailBucket[] = [];
+  for (let k = first < 0 ? n : first; k < n; k++) {
+    const c = counts[k]!;
+    if (c > 0) recorded.push({ lowerBound: LOWER[k]!, width: WIDTH[k]!, count: c });
+  }
+  return { count: total, sum, quantiles, buckets, detailed: recorded };
 }

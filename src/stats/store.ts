@@ -19,7 +19,15 @@
  * the next read is whole.
  */
 import { BUCKET_COUNT, histogramStatistics } from './histogram.ts';
-import { SEGMENT_SHIFT, SLOTS_PER_SEGMENT, type StatEntry, type StatsUpdate } from './thread-stats.ts';
+import { RecentLookups } from './recent-lookups.ts';
+import {
+  CONTROL_LOOKUPS,
+  CONTROL_RECORDING,
+  SEGMENT_SHIFT,
+  SLOTS_PER_SEGMENT,
+  type StatEntry,
+  type StatsUpdate,
+} from './thread-stats.ts';
 import type { GaugeImportMode, HistogramSnapshot, HistogramUnit } from './types.ts';
 
 /** Where one thread keeps one stat: its segment and the stat's first slot in it. */
@@ -37,6 +45,8 @@ interface ThreadRecord {
   readonly gauges: MergedGauge[];
   readonly histograms: MergedHistogram[];
   readonly texts: Set<MergedText>;
+  /** The thread's control cells (lookup count, recording flag), once published. */
+  control: Float64Array | undefined;
 }
 
 class MergedCounter {
@@ -127,14 +137,22 @@ class MergedHistogram {
     return sum;
   }
 
-  /** Statistics of `cumulative` (from `merge`) and of its part since the last flush; `scratch` is overwritten. */
-  snapshot(cumulative: Float64Array, sum: number, scratch: Float64Array): HistogramSnapshot {
+  /**
+   * Statistics of `cumulative` (from `merge`) and of its part since the last flush, with
+   * the recorded buckets when `detailed`; `scratch` is overwritten.
+   */
+  snapshot(
+    cumulative: Float64Array,
+    sum: number,
+    scratch: Float64Array,
+    detailed = false,
+  ): HistogramSnapshot {
     for (let i = 0; i < BUCKET_COUNT; i++) scratch[i] = cumulative[i]! - this.flushed[i]!;
     return {
       name: this.name,
       unit: this.unit,
-      cumulative: histogramStatistics(cumulative, sum),
-      interval: histogramStatistics(scratch, sum - this.flushedSum),
+      cumulative: histogramStatistics(cumulative, sum, detailed),
+      interval: histogramStatistics(scratch, sum - this.flushedSum, detailed),
     };
   }
 }
@@ -194,6 +212,11 @@ export class StatsStore {
   /** Reused for every histogram merge (allocating 11 KiB per histogram per read costs more than the merge). */
   private readonly scratchCumulative = new Float64Array(BUCKET_COUNT);
   private readonly scratchInterval = new Float64Array(BUCKET_COUNT);
+  private readonly recentLookups = new RecentLookups();
+  /** Lookups counted by threads that have ended. */
+  private retainedLookups = 0;
+  /** The lookup total at the last `clearRecentLookups()`. */
+  private lookupsBase = 0;
 
   constructor(options: StatsStoreOptions = {}) {
     this.mainThread = options.mainThread ?? 'main_thread';
@@ -211,6 +234,7 @@ export class StatsStore {
         gauges: [],
         histograms: [],
         texts: new Set(),
+        control: undefined,
       };
       this.threads.set(threadName, thread);
     }
@@ -220,6 +244,11 @@ export class StatsStore {
       const text = this.textFor(thread, name);
       text.values.set(thread, { value, seq: ++this.textSeq });
     }
+    if (update.control !== undefined) {
+      thread.control = new Float64Array(update.control);
+      thread.control[CONTROL_RECORDING] = this.recentLookups.capacity > 0 ? 1 : 0;
+    }
+    for (const [name, count] of update.lookups ?? []) this.recentLookups.lookup(name, count);
   }
 
   /**
@@ -230,6 +259,7 @@ export class StatsStore {
     const thread = this.threads.get(threadName);
     if (thread === undefined) return;
     this.threads.delete(threadName);
+    this.retainedLookups += thread.control?.[CONTROL_LOOKUPS] ?? 0;
     for (const c of thread.counters) {
       const i = c.sources.findIndex((s) => s.thread === thread);
       const s = c.sources[i];
@@ -316,14 +346,15 @@ export class StatsStore {
 
   /**
    * Every histogram, sorted by name: cumulative statistics since start, interval statistics
-   * since the last `flush()`. `usedOnly`: only those with a recorded value.
+   * since the last `flush()`. `usedOnly`: only those with a recorded value; `detailed`: with
+   * every recorded bucket (`?histogram_buckets=detailed`).
    */
-  histograms(usedOnly = false): HistogramSnapshot[] {
+  histograms(usedOnly = false, detailed = false): HistogramSnapshot[] {
     const out: HistogramSnapshot[] = [];
     for (const h of this.histogramMap.values()) {
       if (usedOnly && !h.used()) continue;
       const sum = h.merge(this.scratchCumulative);
-      out.push(h.snapshot(this.scratchCumulative, sum, this.scratchInterval));
+      out.push(h.snapshot(this.scratchCumulative, sum, this.scratchInterval, detailed));
     }
     return out.sort(byName);
   }
@@ -367,6 +398,42 @@ export class StatsStore {
   /** Envoy's `/reset_counters`: every counter reads 0 from now on, then counts up again. Gauges, histograms and "used" are kept. */
   resetCounters(): void {
     for (const c of this.counterMap.values()) c.resetBase = c.total();
+  }
+
+  /**
+   * How many names `/stats/recentlookups` keeps: Envoy's `setRecentLookupCapacity`
+   * (`/enable` sets RECENT_LOOKUPS_CAPACITY, `/disable` 0, which also empties the list).
+   * Every thread is told whether to publish the names it looks up.
+   */
+  setRecentLookupCapacity(capacity: number): void {
+    this.recentLookups.setCapacity(capacity);
+    for (const t of this.threads.values()) {
+      if (t.control !== undefined) t.control[CONTROL_RECORDING] = capacity > 0 ? 1 : 0;
+    }
+  }
+
+  recentLookupCapacity(): number {
+    return this.recentLookups.capacity;
+  }
+
+  /** `/stats/recentlookups/clear`: empties the list and restarts the total from 0; recording goes on. */
+  clearRecentLookups(): void {
+    this.recentLookups.clear();
+    this.lookupsBase = this.lookupsSinceStart();
+  }
+
+  /**
+   * The recorded names with their counts (ascending count, then name) and the number of
+   * lookups by name on every thread since the last clear, recorded or not.
+   */
+  recentLookupsView(): { lookups: Array<[string, number]>; total: number } {
+    return { lookups: this.recentLookups.sorted(), total: this.lookupsSinceStart() - this.lookupsBase };
+  }
+
+  private lookupsSinceStart(): number {
+    let total = this.retainedLookups;
+    for (const t of this.threads.values()) total += t.control?.[CONTROL_LOOKUPS] ?? 0;
+    return total;
   }
 
   private addStat(thread: ThreadRecord, entry: StatEntry): void {

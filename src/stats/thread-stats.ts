@@ -14,6 +14,11 @@
  * Slot layout: a counter is one slot (its value); a gauge is two (value, and a flag set on
  * every write so main can tell a used gauge that is back at 0); a histogram is a block of
  * HISTOGRAM_SLOTS: count, sum, then BUCKET_COUNT bucket counts (see histogram.ts).
+ *
+ * Besides the segments, each thread shares two control cells with main, for Envoy's
+ * `/stats/recentlookups`: how many times this thread looked a stat up by name (this thread
+ * writes it), and whether main records the names looked up (main writes it). While main
+ * records, the names travel with the other published data.
  */
 import { BUCKET_COUNT, bucketIndex, MAX_RECORDED_VALUE } from './histogram.ts';
 import type {
@@ -32,6 +37,11 @@ export const SLOTS_PER_SEGMENT = 1 << SEGMENT_SHIFT;
 export const GAUGE_SLOTS = 2;
 /** count, sum, then one slot per bucket. */
 export const HISTOGRAM_SLOTS = 2 + BUCKET_COUNT;
+/** Control cell: stats looked up by name on the thread (the thread writes it). */
+export const CONTROL_LOOKUPS = 0;
+/** Control cell: 1 while main records the names looked up (main writes it). */
+export const CONTROL_RECORDING = 1;
+const CONTROL_CELLS = 2;
 
 export type StatKind = 'counter' | 'gauge' | 'histogram' | 'textReadout';
 
@@ -58,6 +68,10 @@ export interface StatsUpdate {
   readonly stats?: StatEntry[];
   /** Text readouts set since the last update: the latest value of each. */
   readonly textReadouts?: Array<[string, string]>;
+  /** The thread's control cells (`CONTROL_LOOKUPS`, `CONTROL_RECORDING`), in its first update. */
+  readonly control?: SharedArrayBuffer;
+  /** While main records lookups: the names looked up since the last update, with how many times. */
+  readonly lookups?: Array<[string, number]>;
 }
 
 export interface ThreadStatsOptions {
@@ -229,6 +243,11 @@ export class ThreadStats implements Scope {
   private pendingSegments: SharedArrayBuffer[] = [];
   private pendingStats: StatEntry[] = [];
   private pendingTexts = new Map<string, string>();
+  private pendingLookups = new Map<string, number>();
+  private readonly control = new Float64Array(
+    new SharedArrayBuffer(CONTROL_CELLS * Float64Array.BYTES_PER_ELEMENT),
+  );
+  private controlPublished = false;
   private scheduled = false;
   private readonly publishScheduled = (): void => {
     this.scheduled = false;
@@ -241,6 +260,7 @@ export class ThreadStats implements Scope {
   }
 
   counter(name: string): Counter {
+    this.lookedUp(name);
     let c = this.counters.get(name);
     if (c === undefined) {
       const slot = this.allocate(1);
@@ -253,6 +273,7 @@ export class ThreadStats implements Scope {
 
   /** The import mode is fixed by the first request for the name. */
   gauge(name: string, mode: GaugeImportMode = 'Accumulate'): Gauge {
+    this.lookedUp(name);
     let g = this.gauges.get(name);
     if (g === undefined) {
       const slot = this.allocate(GAUGE_SLOTS);
@@ -265,6 +286,7 @@ export class ThreadStats implements Scope {
 
   /** The unit is fixed by the first request for the name. */
   histogram(name: string, unit: HistogramUnit = 'Unspecified'): Histogram {
+    this.lookedUp(name);
     let h = this.histograms.get(name);
     if (h === undefined) {
       const slot = this.allocate(HISTOGRAM_SLOTS);
@@ -276,6 +298,7 @@ export class ThreadStats implements Scope {
   }
 
   textReadout(name: string): TextReadout {
+    this.lookedUp(name);
     let t = this.texts.get(name);
     if (t === undefined) {
       t = new TextReadoutImpl(name, this);
@@ -291,20 +314,32 @@ export class ThreadStats implements Scope {
 
   /** Sends what is pending now rather than at the end of the microtask (e.g. before the thread exits). */
   publishPending(): void {
-    if (this.pendingSegments.length === 0 && this.pendingStats.length === 0 && this.pendingTexts.size === 0) {
+    if (
+      this.pendingSegments.length === 0 &&
+      this.pendingStats.length === 0 &&
+      this.pendingTexts.size === 0 &&
+      this.pendingLookups.size === 0 &&
+      this.controlPublished
+    ) {
       return;
     }
     const update: {
       segments?: SharedArrayBuffer[];
       stats?: StatEntry[];
       textReadouts?: Array<[string, string]>;
+      control?: SharedArrayBuffer;
+      lookups?: Array<[string, number]>;
     } = {};
     if (this.pendingSegments.length > 0) update.segments = this.pendingSegments;
     if (this.pendingStats.length > 0) update.stats = this.pendingStats;
     if (this.pendingTexts.size > 0) update.textReadouts = [...this.pendingTexts];
+    if (!this.controlPublished) update.control = this.control.buffer as SharedArrayBuffer;
+    if (this.pendingLookups.size > 0) update.lookups = [...this.pendingLookups];
     this.pendingSegments = [];
     this.pendingStats = [];
     this.pendingTexts = new Map();
+    this.pendingLookups = new Map();
+    this.controlPublished = true;
     this.publish(update);
   }
 
@@ -312,6 +347,20 @@ export class ThreadStats implements Scope {
   textReadoutChanged(name: string, value: string): void {
     this.pendingTexts.set(name, value);
     this.schedule();
+  }
+
+  /**
+   * Counts a lookup by name, and keeps the name while main records them. Until main has
+   * the control cells it cannot say whether it records, so the names go with the first
+   * update whatever (main drops them when it does not record); that update is on its way,
+   * since the first lookup of a thread creates a stat.
+   */
+  private lookedUp(name: string): void {
+    const control = this.control;
+    control[CONTROL_LOOKUPS]! += 1;
+    if (this.controlPublished && control[CONTROL_RECORDING] === 0) return;
+    this.pendingLookups.set(name, (this.pendingLookups.get(name) ?? 0) + 1);
+    if (this.controlPublished) this.schedule();
   }
 
   private created(entry: StatEntry): void {

@@ -76,4 +76,16 @@ export interface HistogramStatistics {
   readonly quantiles: readonly number[];
   /** Cumulative bucket counts at Envoy's default bucket bounds (`supportedBuckets`). */
   readonly buckets: readonly { upperBound: number; cumulativeCount: number }[];
+  /**
+   * Every recorded bucket (non-zero count) in ascending order, when asked for: Envoy's
+   * `detailedTotalBuckets` / `detailedIntervalBuckets` (`?histogram_buckets=detailed`).
+   */
+  readonly detailed?: readonly HistogramDetailBucket[];
+}
+
+/** One recorded bucket of the histogram's own layout. */
+export interface HistogramDetailBucket {
+  readonly lowerBound: number;
+  readonly width: number;
+  readonly count: number;
 }
