@@ -15,6 +15,7 @@
  */
 import { isIP } from 'node:net';
 import { runtimeConfig } from '../runtime/config.ts';
+import { statsTagsProblems } from '../stats/tag-extractor.ts';
 import type { IssueSink, PathStep } from './errors.ts';
 import { formatPath } from './errors.ts';
 import type { Resolution } from './extension-resolver.ts';
@@ -30,6 +31,7 @@ export function checkBootstrap(bootstrap: ProtoMessage, resolution: Resolution, 
   for (const e of runtime.errors)
     (e.unsupported === true ? sink.unsupported : sink.error).call(sink, e.step, e.message);
   for (const w of runtime.warnings) sink.warn(w.step, w.message);
+  for (const p of statsTagsProblems(messageField(bootstrap, 'stats_config'))) sink.error(p.step, p.message);
   checkListeners(entries(messageList(staticResources, 'listeners'), at(root, 'listeners')), resolution, sink);
 
   // Routes with validate_clusters: the clusters must be static ones. With CDS, the clusters

@@ -27,7 +27,8 @@
  * - two extractors may share a tag name: the first that matches wins.
  */
 import { RE2JS } from 're2js';
-import { boolField, messageList, stringField } from '../config/proto-fields.ts';
+import { formatPath, type PathStep } from '../config/errors.ts';
+import { at, boolField, messageList, stringField } from '../config/proto-fields.ts';
 import type { ProtoMessage } from '../config/types.ts';
 
 export interface Tag {
@@ -555,10 +556,28 @@ export function tagProducerFromConfig(
   statsConfig: ProtoMessage | undefined,
   cliTags: readonly Tag[] = [],
 ): TagProducer {
+  const { producer, problems } = buildTagProducer(statsConfig, cliTags);
+  const first = problems[0];
+  if (first !== undefined) throw new Error(`${formatPath(first.step)}: ${first.message}`);
+  return producer;
+}
+
+/** Every problem of `stats_config.stats_tags`, each at its field (`--mode validate` reports them). */
+export function statsTagsProblems(
+  statsConfig: ProtoMessage | undefined,
+): Array<{ step: PathStep | undefined; message: string }> {
+  return buildTagProducer(statsConfig, []).problems;
+}
+
+function buildTagProducer(
+  statsConfig: ProtoMessage | undefined,
+  cliTags: readonly Tag[],
+): { producer: TagProducer; problems: Array<{ step: PathStep | undefined; message: string }> } {
   const producer = new TagProducer({
     useAllDefaultTags: boolField(statsConfig, 'use_all_default_tags', true),
     fixedTags: cliTags,
   });
+  const problems: Array<{ step: PathStep | undefined; message: string }> = [];
   messageList(statsConfig, 'stats_tags').forEach((spec, i) => {
     const name = stringField(spec, 'tag_name');
     const hasFixed = spec['fixed_value'] !== undefined;
@@ -569,8 +588,11 @@ export function tagProducerFromConfig(
       );
     } catch (e) {
       const field = hasFixed ? 'fixed_value' : regex !== '' ? 'regex' : 'tag_name';
-      throw new Error(`stats_config.stats_tags[${i}].${field}: ${(e as Error).message}`);
+      problems.push({
+        step: at(undefined, 'stats_config', 'stats_tags', i, field),
+        message: (e as Error).message,
+      });
     }
   });
-  return producer;
+  return { producer, problems };
 }
