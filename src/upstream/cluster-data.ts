@@ -6,9 +6,11 @@
  * (connect timeout 5 s, buffer limit 1 MiB, circuit breakers 1024/1024/1024/3, panic
  * threshold 50 %, overprovisioning factor 1.4, ring 1024..8M, maglev 65537).
  */
+
 import { durationMs } from '../config/durations.ts';
 import { boolField, messageField, messageList, numberField, stringField } from '../config/proto-fields.ts';
 import type { ProtoMessage } from '../config/types.ts';
+import { upstreamHttp1Settings } from '../http/conn-manager/http1-options.ts';
 import { RESOURCE_CELLS } from './resource-manager.ts';
 import type { CircuitBreakerThresholds, ClusterData, LbConfigData, LbPolicy } from './types.ts';
 
@@ -74,7 +76,16 @@ function httpSettings(cluster: ProtoMessage): NonNullable<ClusterData['http']> {
   const common =
     messageField(options, 'common_http_protocol_options') ??
     messageField(cluster, 'common_http_protocol_options');
+  // explicit_http_config, use_downstream_protocol_config or auto_config each carry the HTTP/1
+  // options; the cluster-level field is their deprecated predecessor.
+  const protocol =
+    messageField(options, 'explicit_http_config') ??
+    messageField(options, 'use_downstream_protocol_config') ??
+    messageField(options, 'auto_config');
+  const http1Options =
+    messageField(protocol, 'http_protocol_options') ?? messageField(cluster, 'http_protocol_options');
   return {
+    http1: upstreamHttp1Settings(http1Options, common),
     idleTimeoutMs: durationMs(common?.['idle_timeout'], 60 * 60 * 1000),
     maxRequestsPerConnection: numberField(
       common,

@@ -9,6 +9,8 @@
  * (Host, HostSet, PrioritySet), `envoy/upstream/load_balancer.h`, `ClusterImplBase`.
  */
 
+import type { Http1Settings } from '../http/http1/settings.ts';
+
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
 
 export interface LocalityData {
@@ -161,6 +163,8 @@ export interface ClusterData {
     readonly idleTimeoutMs: number;
     readonly maxRequestsPerConnection: number;
     readonly maxConnectionDurationMs: number;
+    /** The client codec's settings from `http_protocol_options` (plain data). */
+    readonly http1: Http1Settings;
   };
   /** ORIGINAL_DST settings. */
   readonly originalDst:

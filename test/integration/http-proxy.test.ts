@@ -211,3 +211,45 @@ test('HTTP: max_requests_per_connection from the cluster HttpProtocolOptions ope
     await one.close();
   }
 });
+
+test("HTTP: the cluster's http_protocol_options reach the upstream codec (proper_case_words header keys)", async () => {
+  // An upstream that answers with the header names exactly as they arrived on the wire.
+  const rawNames = http.createServer((req, res) => {
+    const names = req.rawHeaders.filter((_, i) => i % 2 === 0);
+    res.end(names.join(','));
+  });
+  await new Promise<void>((r) => rawNames.listen({ host: '127.0.0.1', port: 0 }, () => r()));
+  const upstreamPort = (rawNames.address() as net.AddressInfo).port;
+  const port = await freePort();
+  const base = config(port, upstreamPort, upstreamPort, await freePort());
+  const properCase = base.replace(
+    '  - name: one\n',
+    `  - name: one
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config:
+          http_protocol_options: { header_key_format: { proper_case_words: {} } }
+`,
+  );
+  const legate = await startLegate(properCase, ['--concurrency', '1']);
+  try {
+    const one = await request(port, '/service/1');
+    assert.equal(one.status, 200);
+    const names = one.body.split(',');
+    assert.ok(names.includes('Host'), one.body);
+    assert.ok(names.includes('X-Forwarded-Proto'), one.body);
+    assert.ok(names.includes('X-Request-Id'), one.body);
+    assert.ok(
+      !names.some((n) => n !== n.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase())),
+      one.body,
+    );
+    // The other cluster keeps Envoy's default: lower-case keys.
+    const two = await request(port, '/service/2');
+    assert.ok(two.body.split(',').includes('x-forwarded-proto'), two.body);
+  } finally {
+    await legate.stop();
+    rawNames.closeAllConnections();
+    await new Promise<void>((r) => rawNames.close(() => r()));
+  }
+});

@@ -5,9 +5,14 @@
  * Any thread; a pure function called once per HCM config per worker. Envoy counterpart:
  * `Http1::parseHttp1Settings` (source/common/http/http1/settings.cc).
  */
-import { boolField, messageField, stringField } from '../../config/proto-fields.ts';
+import { boolField, messageField, numberField, stringField } from '../../config/proto-fields.ts';
 import type { ProtoMessage } from '../../config/types.ts';
-import { type HeadersWithUnderscoresAction, type Http1Settings, http1Settings } from '../http1/settings.ts';
+import {
+  type HeadersWithUnderscoresAction,
+  type Http1Settings,
+  http1Settings,
+  MAX_RESPONSE_HEADERS_KB,
+} from '../http1/settings.ts';
 
 const PRESERVE_CASE_CONFIG =
   'envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig';
@@ -72,4 +77,25 @@ export function streamErrorOnInvalidHttpMessage(
   const override = options?.['override_stream_error_on_invalid_http_message'];
   if (typeof override === 'boolean') return override;
   return hcmSetting ?? false;
+}
+
+/**
+ * A cluster's client codec settings: its `http_protocol_options` (header key format, trailers,
+ * chunked length) and, from `common_http_protocol_options`, the response header limits
+ * (`max_response_headers_kb`, 80 KiB; `max_headers_count`, 100). Envoy counterpart: the
+ * upstream half of `Http1::parseHttp1Settings` with `ClusterInfoImpl`'s limits.
+ */
+export function upstreamHttp1Settings(
+  options: ProtoMessage | undefined,
+  common: ProtoMessage | undefined,
+): Http1Settings {
+  const keys = headerKeyFormat(options);
+  return http1Settings({
+    headerKeyFormat: keys.format,
+    forwardReasonPhrase: keys.forwardReasonPhrase,
+    enableTrailers: boolField(options, 'enable_trailers'),
+    allowChunkedLength: boolField(options, 'allow_chunked_length'),
+    maxHeadersKb: numberField(common, 'max_response_headers_kb', MAX_RESPONSE_HEADERS_KB),
+    maxHeadersCount: numberField(common, 'max_headers_count', 100),
+  });
 }
