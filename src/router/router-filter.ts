@@ -457,12 +457,18 @@ export class RouterFilter
     return this.retryState?.hostSelectionMaxAttempts() ?? 1;
   }
 
+  /**
+   * With `use_http_header` the header is the destination, and a request without a valid one
+   * has none (503 `UH`): as in Envoy, the connection's local address counts only when a
+   * listener filter restored it, and here it is the proxy's own address (a loop back into
+   * this listener). Without `use_http_header`: the local address, as for tcp_proxy (see
+   * ARCHITECTURE.md on ORIGINAL_DST).
+   */
   originalDestination(): { address: string; port: number } | undefined {
     const od = this.cluster?.data.originalDst;
     if (od?.useHttpHeader) {
       const value = this.upstreamHeaders.get(od.httpHeaderName);
-      const parsed = value === undefined ? undefined : parseHostPort(value);
-      if (parsed !== undefined) return parsed;
+      return value === undefined ? undefined : parseHostPort(value);
     }
     const local = this.callbacks.downstreamLocalAddress;
     return {

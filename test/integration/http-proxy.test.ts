@@ -253,3 +253,53 @@ test("HTTP: the cluster's http_protocol_options reach the upstream codec (proper
     await new Promise<void>((r) => rawNames.close(() => r()));
   }
 });
+
+test('HTTP: an ORIGINAL_DST cluster with use_http_header sends each request to its x-envoy-original-dst-host', async () => {
+  const a = await upstream('a');
+  const b = await upstream('b');
+  const port = await freePort();
+  const base = config(port, a.port, b.port, await freePort());
+  const withOriginalDst = base
+    .replace('route: { cluster: one }', 'route: { cluster: passthrough }')
+    .concat(`  - name: passthrough
+    type: ORIGINAL_DST
+    lb_policy: CLUSTER_PROVIDED
+    original_dst_lb_config: { use_http_header: true }
+`);
+  const legate = await startLegate(withOriginalDst, ['--concurrency', '1']);
+  const to = (target: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/service/1',
+          agent: false,
+          headers: target === '' ? {} : { 'x-envoy-original-dst-host': target },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    assert.match((await to(`127.0.0.1:${a.port}`)).body, /^a GET \/service\/1 /);
+    assert.match((await to(`127.0.0.1:${b.port}`)).body, /^b GET \/service\/1 /);
+    // No header, or one that is not an address: no host to send to (Envoy: 503, no healthy upstream).
+    const none = await to('');
+    assert.equal(none.status, 503);
+    assert.equal(none.body, 'no healthy upstream');
+    assert.equal((await to('not-an-address')).status, 503);
+    assert.equal(await stat(legate.admin, 'cluster.passthrough.upstream_rq_total'), 2);
+  } finally {
+    await legate.stop();
+    await a.close();
+    await b.close();
+  }
+});
