@@ -20,7 +20,10 @@
  *   once; Transfer-Encoding must be exactly `chunked` (else 501); both together are a 400;
  *   chunk sizes are hex digits only, extensions follow the chunk-ext grammar; a request
  *   without either has no body; a response without either is read until close. HEAD, 1xx,
- *   204 and 304 responses have no body; after an Upgrade or CONNECT the rest is a raw pipe.
+ *   204 and 304 responses have no body; after an Upgrade or CONNECT the rest is a raw pipe
+ *   (so an upgrade request with Transfer-Encoding is a 400: its chunks could not be framed).
+ *   Trailers naming a framing or routing field (Content-Length, Transfer-Encoding, Trailer,
+ *   Host) are a 400 (RFC 9110 §6.5.1). OWS is SP and HTAB only, never NBSP.
  * - Limits: `maxHeadersKb` over the request target, field names and values (Envoy's measure)
  *   and `maxHeadersCount` fields, both 431; trailers have the same limits.
  * - The parser can be paused from a callback (the server pauses after each request so the
