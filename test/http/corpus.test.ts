@@ -1,7 +1,7 @@
 /**
- * The request corpus (`corpus/requests.ts`) through Legate's HTTP/1 codecs: every valid request
- * reaches the upstream byte for byte and gets its response; every invalid one gets Envoy's
- * local reply with the expected status and details, the connection is closed, and nothing
+ * The request corpus (`corpus/requests.ts` with `corpus/smuggling.ts`) through Legate's HTTP/1
+ * codecs: every valid request reaches the upstream byte for byte and gets its response; every
+ * invalid one gets Envoy's local reply with the expected status and details, the connection is closed, and nothing
  * reaches the upstream. Each entry is also fed one byte at a time, which must give the same
  * verdict and decode the same requests (the parser is incremental at every byte).
  */
@@ -11,8 +11,8 @@ import { runThroughCodec } from './corpus/harness.ts';
 import { REQUEST_CORPUS } from './corpus/requests.ts';
 
 describe('HTTP/1 request corpus', () => {
-  test('the corpus has at least 120 entries with distinct names', () => {
-    assert.ok(REQUEST_CORPUS.length >= 120, `only ${REQUEST_CORPUS.length} entries`);
+  test('the corpus (conformance and smuggling) has at least 350 entries with distinct names', () => {
+    assert.ok(REQUEST_CORPUS.length >= 350, `only ${REQUEST_CORPUS.length} entries`);
     assert.equal(new Set(REQUEST_CORPUS.map((e) => e.name)).size, REQUEST_CORPUS.length);
   });
 

@@ -437,10 +437,37 @@ describe('Http1Parser: responses', () => {
         'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n',
         'chunk size whitespace',
       ],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: \xa0chunked\r\n\r\n0\r\n\r\n', 'NBSP is not OWS'],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n', 'empty TE element'],
+      [
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        'empty TE line',
+      ],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n', 'CL trailer'],
     ];
     for (const [input, what] of cases) {
       assert.notEqual(parse('response', input).error, null, what);
     }
+  });
+
+  test('trailers naming framing or routing fields are errors, whether or not trailers are enabled', () => {
+    for (const name of ['Content-Length', 'Transfer-Encoding', 'Trailer', 'Host']) {
+      for (const enableTrailers of [false, true]) {
+        const input = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${name}: 1\r\n\r\n`;
+        const { error, recorder } = parse('response', input, { enableTrailers });
+        assert.match(String(error?.message), new RegExp(`${name.toLowerCase()} not allowed in trailers`));
+        assert.equal(recorder.messages[0]!.complete, false);
+      }
+    }
+    const ok = parse(
+      'response',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Sum: 1\r\n\r\n',
+      {
+        enableTrailers: true,
+      },
+    );
+    assert.equal(ok.error, null);
+    assert.deepEqual(ok.recorder.messages[0]!.trailers, [['x-sum', '1']]);
   });
 
   test('a response cut at every byte gives the same message', () => {

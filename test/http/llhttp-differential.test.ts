@@ -15,20 +15,21 @@ import { REQUEST_CORPUS } from './corpus/requests.ts';
  * Corpus entries on which Legate and llhttp deliberately disagree, and why.
  *
  * Legate accepts, llhttp rejects:
- * - BWS around a chunk extension: RFC 9112 §7.1.1 allows BWS before ';' and around '=' and
+ * - BWS around or before a chunk extension: RFC 9112 §7.1.1 allows BWS before ';' and around '=' and
  *   RFC 9110 §5.6.3 says recipients must parse and remove it; llhttp rejects any whitespace
  *   after the size. Safe to accept: Legate re-encodes chunks without extensions.
  * - Transfer-Encoding with trailing whitespace: trailing OWS is not part of a field value
  *   (RFC 9112 §5.1), Envoy trims it too; llhttp rejects `chunked ` outright.
- * - allow_chunked_length and allow_custom_methods: Envoy options that the entry turns on.
+ * - allow_chunked_length and allow_custom_methods: Envoy options that the entry turns on (a
+ *   lower-case method is a custom method: a token, RFC 9110 §9.1).
  *
  * Legate rejects, llhttp accepts (RFC 9112 strictness and Envoy's own checks):
  * - Request-line shape: two spaces after the method, HTTP/0.9, a version other than 1.0/1.1,
  *   a bare LF before the request line (RFC 9112 §3, §2.3, §2.2; llhttp is lenient on these).
  * - Targets: asterisk-form with another method than OPTIONS (RFC 9112 §3.2.4, Envoy 400),
- *   userinfo (RFC 9110 §4.2.4 says treat as an error), a non-http(s) scheme (Envoy
- *   http1.invalid_scheme), an empty authority, CONNECT not in host:port form (RFC 9112 §3.2.3,
- *   Envoy http1.invalid_url), CONNECT with a body length (Envoy http1.body_disallowed) or with
+ *   userinfo (RFC 9110 §4.2.4 says treat as an error), a port that is not digits, "*" followed
+ *   by more, a non-http(s) scheme (Envoy http1.invalid_scheme), an empty authority, CONNECT
+ *   not in host:port form (RFC 9112 §3.2.3, Envoy http1.invalid_url), CONNECT with a body length (Envoy http1.body_disallowed) or with
  *   Transfer-Encoding (Envoy 501).
  * - Host: missing in HTTP/1.1 CONNECT, repeated, or not a valid host[:port] — RFC 9112 §3.2
  *   says MUST respond 400 (Node checks only presence, and not for CONNECT); missing in HTTP/1.0
@@ -37,8 +38,17 @@ import { REQUEST_CORPUS } from './corpus/requests.ts';
  * - Limits: max_headers_count and max_request_headers_kb (431, Envoy's defaults; the oracle
  *   lifts Node's own limits), and the headers-with-underscores REJECT_REQUEST option.
  * - Transfer-Encoding other than a lone `chunked` (`identity` + `chunked` lines, `gzip,
- *   chunked`): Envoy implements only chunked and answers 501 (RFC 9112 §6.1 allows it);
- *   Transfer-Encoding in HTTP/1.0: RFC 9112 §6.1 says the framing is faulty.
+ *   chunked`, an empty list element as in `,chunked`): Envoy implements only chunked and
+ *   answers 501 (RFC 9112 §6.1 allows it); Transfer-Encoding in HTTP/1.0: RFC 9112 §6.1 says
+ *   the framing is faulty; Transfer-Encoding on an upgrade request: after the head the bytes
+ *   are a raw pipe, so a chunked body cannot be framed for the upstream (llhttp reads the body
+ *   first, a proxy cannot).
+ * - Chunk extensions outside RFC 9112 §7.1.1's grammar (`a=` with no value, a quote inside a
+ *   token value): llhttp skips any bytes up to CRLF; Legate reads the grammar, as it does
+ *   quoted-strings, so no extension can hide a line break.
+ * - Trailers naming Host or Trailer: RFC 9110 §6.5.1 (routing and framing fields cannot be
+ *   trailers); llhttp rejects only Content-Length and Transfer-Encoding there.
+ * - A bare CR before the request line, two spaces after the target: RFC 9112 §2.2, §3.
  */
 const DELIBERATE_DIFFERENCES = new Set([
   'BWS around a chunk extension',
@@ -73,6 +83,39 @@ const DELIBERATE_DIFFERENCES = new Set([
   'Transfer-Encoding: gzip, chunked',
   'Transfer-Encoding in HTTP/1.0',
   'max_headers_count + 1 trailers',
+  // The smuggling corpus (corpus/smuggling.ts).
+  'TE.TE: identity, chunked',
+  'TE.TE: gzip then chunked on two lines',
+  'TE.TE: an empty list element before chunked',
+  'a space before a chunk extension',
+  'a tab before a chunk extension',
+  'a quote inside a token chunk extension value',
+  'an empty chunk extension value',
+  'a Host trailer when trailers are forwarded',
+  'a Trailer trailer when trailers are forwarded',
+  'a Host trailer when trailers are not forwarded',
+  'a lower-case method with allow_custom_methods',
+  'two spaces after the target',
+  'a bare CR before the request line',
+  'an empty userinfo in an absolute-form target',
+  'a userinfo that looks like a host',
+  'absolute-form with a bad port',
+  'asterisk-form with POST',
+  'an asterisk followed by a path',
+  'CONNECT with an absolute-form target',
+  'CONNECT with an empty port',
+  'CONNECT with userinfo',
+  'two Host fields with different case',
+  'an empty Host and a second Host',
+  'two Host fields with absolute-form',
+  'a path in Host',
+  'a query in Host',
+  'a fragment in Host',
+  'two ports in Host',
+  'an unclosed IPv6 literal in Host',
+  'a tab inside Host',
+  'obs-text in Host',
+  'an upgrade with Transfer-Encoding',
 ]);
 
 describe('HTTP/1 codec against llhttp (node:http, strict)', () => {

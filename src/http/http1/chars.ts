@@ -210,6 +210,19 @@ function equalsIgnoreCaseAt(s: string, at: number, lower: string): boolean {
   return true;
 }
 
+/**
+ * `s` without leading and trailing OWS (SP and HTAB only, RFC 9110 §5.6.3). Not
+ * `String.prototype.trim`, which also strips NBSP (0xa0), an obs-text byte that is part of a
+ * value: `\xa0chunked` is not `chunked`.
+ */
+export function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === SP || s.charCodeAt(start) === HTAB)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === SP || s.charCodeAt(end - 1) === HTAB)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /** True when bytes [start, end) equal `lower` (an ASCII lower-case literal) case-insensitively. */
 export function bytesEqualIgnoreCase(b: Buffer, start: number, end: number, lower: string): boolean {
   if (end - start !== lower.length) return false;

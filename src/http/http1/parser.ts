@@ -20,7 +20,10 @@
  *   once; Transfer-Encoding must be exactly `chunked` (else 501); both together are a 400;
  *   chunk sizes are hex digits only, extensions follow the chunk-ext grammar; a request
  *   without either has no body; a response without either is read until close. HEAD, 1xx,
- *   204 and 304 responses have no body; after an Upgrade or CONNECT the rest is a raw pipe.
+ *   204 and 304 responses have no body; after an Upgrade or CONNECT the rest is a raw pipe
+ *   (so an upgrade request with Transfer-Encoding is a 400: its chunks could not be framed).
+ *   Trailers naming a framing or routing field (Content-Length, Transfer-Encoding, Trailer,
+ *   Host) are a 400 (RFC 9110 §6.5.1). OWS is SP and HTAB only, never NBSP.
  * - Limits: `maxHeadersKb` over the request target, field names and values (Envoy's measure)
  *   and `maxHeadersCount` fields, both 431; trailers have the same limits.
  * - The parser can be paused from a callback (the server pauses after each request so the
@@ -51,6 +54,7 @@ import {
   SP,
   TARGET,
   TOKEN,
+  trimOws,
 } from './chars.ts';
 import { Http1CodecError, Http1Details, parseError } from './errors.ts';
 import type { Http1Settings } from './settings.ts';
@@ -575,6 +579,13 @@ export class Http1Parser {
     const raw = upper && this.preserveCase ? this.cut(b, nameStart, nameEnd) : undefined;
     const value = valueEnd > valueStart ? this.cut(b, valueStart, valueEnd) : '';
     if (trailers) {
+      if (FORBIDDEN_TRAILERS.has(key)) {
+        // RFC 9110 §6.5.1: framing and routing fields cannot be trailers; an upstream that
+        // merged one into the header section would frame or route differently. Rejected
+        // whether or not trailers are forwarded: such a trailer is a smuggling attempt.
+        this.fail(parseError(`HPE_INVALID_HEADER_TOKEN: ${key} not allowed in trailers`));
+        return false;
+      }
       if (this.trailers === null) this.trailers = new HeaderMapImpl(this.preserveCase);
       this.trailers.addLowerCase(key, value, raw);
       return true;
@@ -812,9 +823,21 @@ export class Http1Parser {
     // Upgrade: Connection must name it and Upgrade must be present; h2c is not supported and
     // its upgrade headers are dropped (the request goes on as plain HTTP/1.1), as in Envoy.
     this.upgrade = this.connectionUpgrade && this.upgradeValue !== null;
-    if (this.upgrade && equalsIgnoreCase(this.upgradeValue!.trim(), 'h2c')) {
+    if (this.upgrade && equalsIgnoreCase(trimOws(this.upgradeValue!), 'h2c')) {
       removeH2cUpgrade(headers);
       this.upgrade = false;
+    }
+    if (this.upgrade && this.chunked) {
+      // After the head an upgrade is a raw pipe: a chunked body cannot be framed for the
+      // upstream, which would read it as requests if it refused the upgrade.
+      this.fail(
+        new Http1CodecError(
+          400,
+          Http1Details.InvalidTransferEncoding,
+          'transfer encoding not allowed on an upgrade request',
+        ),
+      );
+      return;
     }
     headers.setValueAt(0, this.method);
     headers.setValueAt(2, authority);
@@ -1108,6 +1131,9 @@ export class Http1Parser {
   }
 }
 
+/** Fields that may not be forwarded as trailers: framing (RFC 9112 §6) and routing (Host). */
+const FORBIDDEN_TRAILERS = new Set(['content-length', 'transfer-encoding', 'trailer', 'host']);
+
 const REQUEST_PSEUDO = [':method', ':path', ':authority', ':scheme'];
 const RESPONSE_PSEUDO = [':status'];
 const VERSION_PREFIX = [72, 84, 84, 80, 47, 49, 46]; // "HTTP/1."
@@ -1128,22 +1154,29 @@ const TE_MALFORMED = 1;
 const TE_UNSUPPORTED = 2;
 
 /**
- * The framing named by Transfer-Encoding values (all lines, as one comma-separated list; empty
- * elements ignored, RFC 9110 §5.6.1): a lone `chunked`, malformed (no coding, `chunked` not
- * final or repeated, anything that is not a plain token), or another coding before `chunked`.
+ * The framing named by Transfer-Encoding values (all lines, as one comma-separated list, RFC
+ * 9110 §5.3): a lone `chunked`; malformed (no coding, a line with an empty value, `chunked` not
+ * final or repeated, anything that is not a plain token); or unsupported (another coding before `chunked`, or an empty list element
+ * such as `,chunked`: RFC 9110 §5.6.1 would let a recipient ignore it, but Envoy compares the
+ * whole value with `chunked` and answers 501, and a list element some parser ignores and
+ * another does not is a framing ambiguity). OWS is SP and HTAB only.
  */
 function classifyTransferEncoding(values: readonly string[]): number {
   const codings: string[] = [];
+  let emptyElement = false;
   for (const value of values) {
+    // An empty line beside others: one parser may see no coding where another sees chunked.
+    if (trimOws(value) === '') return TE_MALFORMED;
     for (const element of value.split(',')) {
-      const coding = element.trim();
-      if (coding !== '') codings.push(coding);
+      const coding = trimOws(element);
+      if (coding === '') emptyElement = true;
+      else codings.push(coding);
     }
   }
   const last = codings.length - 1;
   if (last < 0 || !equalsIgnoreCase(codings[last]!, 'chunked')) return TE_MALFORMED;
   for (let i = 0; i < last; i++) if (equalsIgnoreCase(codings[i]!, 'chunked')) return TE_MALFORMED;
-  return last === 0 ? TE_CHUNKED : TE_UNSUPPORTED;
+  return last === 0 && !emptyElement ? TE_CHUNKED : TE_UNSUPPORTED;
 }
 
 /** 1*DIGIT as a number, or -1 (empty, any other byte, or beyond 2^53). */
@@ -1240,7 +1273,7 @@ function removeH2cUpgrade(headers: HeaderMapImpl): void {
   const kept = headers
     .valueAt(i)
     .split(',')
-    .map((t) => t.trim())
+    .map(trimOws)
     .filter((t) => t !== '' && !equalsIgnoreCase(t, 'upgrade') && !equalsIgnoreCase(t, 'http2-settings'));
   if (kept.length === 0) headers.removeAt(i);
   else headers.setValueAt(i, kept.join(','));

@@ -36,7 +36,7 @@ export class LlhttpOracle {
       requireHostHeader: true,
     });
     server.maxHeadersCount = 0;
-    server.on('request', (req, res) => {
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.handled++;
       const chunks: Buffer[] = [];
       const bodies = this.bodies;
@@ -45,7 +45,10 @@ export class LlhttpOracle {
         bodies.push(Buffer.concat(chunks).toString('latin1'));
         res.end();
       });
-    });
+    };
+    server.on('request', handle);
+    // An unknown Expect is Node's server policy (417), not llhttp's parsing: a request too.
+    server.on('checkExpectation', handle);
     server.on('connect', (_req, socket) => {
       this.handled++;
       socket.destroy();

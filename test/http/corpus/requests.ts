@@ -15,78 +15,28 @@
  * may reach the upstream. An entry may also be valid first and then invalid (a request whose
  * "body" is really the start of the next message).
  */
-import type { Http1Settings } from '../../../src/http/http1/settings.ts';
+import {
+  bad,
+  CHUNKED_UP,
+  CL_AND_TE,
+  type CorpusEntry,
+  chunkedPost,
+  crlf,
+  FORWARDED_GET,
+  getWith,
+  INVALID_AUTHORITY,
+  INVALID_CHARS,
+  INVALID_URL,
+  invalid,
+  MISSING_HOST,
+  postWithLength,
+  TE_400,
+  TE_501,
+  valid,
+} from './entry.ts';
+import { SMUGGLING_CORPUS } from './smuggling.ts';
 
-export interface Rejection {
-  readonly status: 400 | 413 | 426 | 431 | 501;
-  readonly details: string;
-}
-
-export interface CorpusEntry {
-  readonly name: string;
-  /** Where the case comes from: an RFC section, a parser-suite topic, a smuggling technique. */
-  readonly source: string;
-  /** The bytes the client sends, as a Latin-1 string. */
-  readonly raw: string;
-  /** Bytes the upstream must receive ('' when nothing may reach it). */
-  readonly forwarded: string;
-  /** The local reply, when the request (or what follows a forwarded one) is rejected. */
-  readonly rejected?: Rejection;
-  /** Codec settings for this entry (Envoy's defaults otherwise). */
-  readonly settings?: Partial<Http1Settings>;
-}
-
-/** Lines joined with CRLF. */
-function crlf(...lines: string[]): string {
-  return lines.join('\r\n');
-}
-
-const CODEC = 'http1.codec_error';
-const bad = (details = CODEC): Rejection => ({ status: 400, details });
-const INVALID_CHARS = bad('http1.invalid_characters');
-const INVALID_URL = bad('http1.invalid_url');
-const CL_AND_TE = bad('http1.content_length_and_chunked_not_allowed');
-/** chunked not final, or repeated: RFC 9112 §6.3 MUST 400. */
-const TE_400 = bad('http1.invalid_transfer_encoding');
-/** Another coding before a final chunked: not implemented (RFC 9112 §6.1 SHOULD 501), as Envoy. */
-const TE_501: Rejection = { status: 501, details: 'http1.invalid_transfer_encoding' };
-const MISSING_HOST = bad('missing_host_header');
-const INVALID_AUTHORITY = bad('http.invalid_authority');
-
-const valid = (
-  name: string,
-  source: string,
-  raw: string,
-  forwarded: string,
-  settings?: Partial<Http1Settings>,
-) => ({ name, source, raw, forwarded, ...(settings ? { settings } : {}) }) satisfies CorpusEntry;
-const invalid = (
-  name: string,
-  source: string,
-  raw: string,
-  rejected: Rejection,
-  settings?: Partial<Http1Settings>,
-) =>
-  ({ name, source, raw, forwarded: '', rejected, ...(settings ? { settings } : {}) }) satisfies CorpusEntry;
-
-/** A POST with a chunked body carrying `chunkLines` (everything after the header section). */
-function chunkedPost(chunkLines: string, te = 'Transfer-Encoding: chunked'): string {
-  return crlf('POST /upload HTTP/1.1', 'Host: example.com', te, '', '') + chunkLines;
-}
-
-/** A GET with one extra header line. */
-function getWith(line: string): string {
-  return crlf('GET / HTTP/1.1', 'Host: example.com', line, '', '');
-}
-
-/** A POST with a Content-Length header line as given and a 5-byte body. */
-function postWithLength(line: string): string {
-  return `${crlf('POST /form HTTP/1.1', 'Host: example.com', line, '', '')}hello`;
-}
-
-const FORWARDED_GET = crlf('GET / HTTP/1.1', 'host: example.com', '', '');
-const CHUNKED_UP = (chunks: string) =>
-  crlf('POST /upload HTTP/1.1', 'host: example.com', 'transfer-encoding: chunked', '', '') + chunks;
+export type { CorpusEntry, Rejection } from './entry.ts';
 
 const hundredHeaders = Array.from({ length: 99 }, (_, i) => `X-H${i}: ${i}`);
 const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('latin1');
@@ -94,7 +44,7 @@ const bigValue = 'v'.repeat(60 * 1024);
 const nearLimitValue = 'v'.repeat(60 * 1024 - 200);
 const longPath = `/${'p'.repeat(8000)}`;
 
-export const REQUEST_CORPUS: readonly CorpusEntry[] = [
+const CONFORMANCE: readonly CorpusEntry[] = [
   // --- Accepted forms -----------------------------------------------------------------------
   valid(
     'a curl GET',
@@ -1246,3 +1196,6 @@ export const REQUEST_CORPUS: readonly CorpusEntry[] = [
     { enableTrailers: true },
   ),
 ];
+
+/** The whole corpus: the conformance entries above and the smuggling corpus. */
+export const REQUEST_CORPUS: readonly CorpusEntry[] = [...CONFORMANCE, ...SMUGGLING_CORPUS];
