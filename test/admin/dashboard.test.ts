@@ -10,67 +10,37 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
-import { freePort, type Legate, ROOT, startLegate } from '../integration/harness.ts';
+import {
+  freePort,
+  httpProxyConfig,
+  httpUpstream,
+  type Legate,
+  ROOT,
+  startLegate,
+} from '../integration/harness.ts';
 
 const ARTIFACTS = path.join(ROOT, 'test/artifacts');
 const CHROMIUM = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
   (p) => p !== undefined && p !== '' && fs.existsSync(p),
 );
 
-/** 503 for /fail, 404 for /missing, 200 otherwise. */
-async function upstream(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+/** The upstream: 503 under /fail, 404 under /missing, 200 otherwise. */
+function upstream(): ReturnType<typeof httpUpstream> {
+  return httpUpstream((req, res) => {
     res.statusCode = req.url?.startsWith('/fail') ? 503 : req.url?.startsWith('/missing') ? 404 : 200;
     res.end('upstream');
   });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 /** An HTTP listener routing everything to cluster `backend`: the upstream, plus a host EDS marks unhealthy. */
 function config(port: number, upstreamPort: number, deadPort: number): string {
-  return `admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: http
-    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: / }
-                route: { cluster: backend }
-          http_filters:
-          - name: envoy.filters.http.router
-  clusters:
-  - name: backend
-    load_assignment:
-      cluster_name: backend
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } }
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${deadPort} } } }
-          health_status: UNHEALTHY
-`;
+  return httpProxyConfig(port, upstreamPort, {
+    extraEndpoints: `        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${deadPort} } } }
+          health_status: UNHEALTHY`,
+  });
 }
 
 /** Keeps `clients` keep-alive request loops running through the proxy until `stop()`. */

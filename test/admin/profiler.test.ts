@@ -10,39 +10,12 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, type Legate, startLegate } from '../integration/harness.ts';
+import { freePort, httpProxyConfig, type Legate, startLegate } from '../integration/harness.ts';
 
 const THREADS = ['main_thread', 'worker_0', 'worker_1'];
 
 function config(profilePath: string, port: number, upstreamPort: number): string {
-  return `admin:
-  profile_path: ${profilePath}
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: http
-    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: / }
-                route: { cluster: backend }
-          http_filters:
-          - name: envoy.filters.http.router
-  clusters:
-  - name: backend
-    load_assignment:
-      cluster_name: backend
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } }] }]
-`;
+  return httpProxyConfig(port, upstreamPort, { admin: `  profile_path: ${profilePath}` });
 }
 
 let dir: string;

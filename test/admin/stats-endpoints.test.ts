@@ -13,11 +13,19 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { eventually, freePort, type Legate, startLegate, stat } from '../integration/harness.ts';
+import {
+  eventually,
+  freePort,
+  httpProxyConfig,
+  httpUpstream,
+  type Legate,
+  startLegate,
+  stat,
+} from '../integration/harness.ts';
 
-/** An upstream answering 503 on /fail, 404 on /missing, 418 on /teapot, 200 otherwise. */
-async function upstream(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+/** The upstream: 503 for /fail, 404 for /missing, 418 for /teapot, 200 otherwise. */
+function upstream(): ReturnType<typeof httpUpstream> {
+  return httpUpstream((req, res) => {
     req.resume();
     req.on('end', () => {
       res.statusCode =
@@ -25,40 +33,12 @@ async function upstream(): Promise<{ port: number; close(): Promise<void> }> {
       res.end('upstream');
     });
   });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
+/** The HTTP proxy plus a tcp_proxy listener (`tcp_stats`) to the same cluster. */
 function proxyConfig(httpPort: number, tcpPort: number, upstreamPort: number): string {
-  return `admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: http
-    address: { socket_address: { address: 127.0.0.1, port_value: ${httpPort} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: / }
-                route: { cluster: backend }
-          http_filters:
-          - name: envoy.filters.http.router
-  - name: tcp
+  return httpProxyConfig(httpPort, upstreamPort, {
+    listeners: `  - name: tcp
     address: { socket_address: { address: 127.0.0.1, port_value: ${tcpPort} } }
     filter_chains:
     - filters:
@@ -66,13 +46,8 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
           stat_prefix: tcp_stats
-          cluster: backend
-  clusters:
-  - name: backend
-    load_assignment:
-      cluster_name: backend
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } }] }]
-`;
+          cluster: backend`,
+  });
 }
 
 function get(port: number, path: string): Promise<number> {

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +51,78 @@ static_resources:
       - name: envoy.filters.network.echo
         typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.echo.v3.Echo }
 ${extra}`;
+}
+
+/** What `httpProxyConfig` adds to the plain one-listener, one-cluster HTTP proxy. */
+export interface HttpProxyConfigOptions {
+  /** The cluster's name (`backend`). */
+  readonly cluster?: string;
+  /** More `lb_endpoints` entries (YAML flow or block items, indented for the list). */
+  readonly extraEndpoints?: string;
+  /** Lines added under `admin:` (e.g. `  profile_path: /tmp/x`). */
+  readonly admin?: string;
+  /** More listeners, as YAML list items under `listeners:`. */
+  readonly listeners?: string;
+}
+
+/**
+ * An HTTP connection manager (`stat_prefix: ingress_http`) on 127.0.0.1:`port` routing every
+ * path to one cluster with the host 127.0.0.1:`upstreamPort`; the admin on port 0.
+ */
+export function httpProxyConfig(
+  port: number,
+  upstreamPort: number,
+  options: HttpProxyConfigOptions = {},
+): string {
+  const cluster = options.cluster ?? 'backend';
+  return `admin:
+${options.admin ?? ''}
+  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+static_resources:
+  listeners:
+  - name: http
+    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: / }
+                route: { cluster: ${cluster} }
+          http_filters:
+          - name: envoy.filters.http.router
+${options.listeners ?? ''}
+  clusters:
+  - name: ${cluster}
+    load_assignment:
+      cluster_name: ${cluster}
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } }
+${options.extraEndpoints ?? ''}
+`;
+}
+
+/** A node:http upstream on 127.0.0.1 (port 0), answering with `handler`; `close()` ends its connections. */
+export async function httpUpstream(
+  handler: http.RequestListener,
+): Promise<{ readonly port: number; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 /**

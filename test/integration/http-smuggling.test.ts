@@ -17,7 +17,7 @@ import { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { CorpusEntry } from '../http/corpus/requests.ts';
 import { REQUEST_CORPUS } from '../http/corpus/requests.ts';
-import { freePort, type Legate, startLegate, stat } from './harness.ts';
+import { freePort, httpProxyConfig, type Legate, startLegate, stat } from './harness.ts';
 
 /** Corpus entries replayed end to end: framing obfuscations, line-ending tricks, valid look-alikes. */
 const CASES = [
@@ -114,36 +114,6 @@ class RecordingUpstream {
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
-
-function config(port: number, upstreamPort: number): string {
-  return `admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  listeners:
-  - name: http
-    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: / }
-                route: { cluster: upstream }
-          http_filters:
-          - name: envoy.filters.http.router
-  clusters:
-  - name: upstream
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } }] }]
-`;
 }
 
 /**
@@ -259,7 +229,10 @@ describe('request smuggling through a real legate', () => {
   before(async () => {
     await upstream.start();
     port = await freePort();
-    legate = await startLegate(config(port, upstream.port), ['--concurrency', '1']);
+    legate = await startLegate(httpProxyConfig(port, upstream.port, { cluster: 'upstream' }), [
+      '--concurrency',
+      '1',
+    ]);
   });
   after(async () => {
     await legate?.stop();
