@@ -72,6 +72,7 @@ const filterContext: NetworkFilterContext = {
   clusterManager,
   accessLogs,
   draining: () => drainClose(),
+  runtime,
 };
 const runtimes = new Map(compiledInNetworkFilters.map((r) => [r.name, r]));
 const handler = new ConnectionHandler(

@@ -19,8 +19,11 @@
  * `RouteEntryImplBase` and its Prefix/Path/Regex/Connect/PathSeparatedPrefix subclasses
  * (source/common/router/config_impl.cc), `Http::Utility::newUri` for redirects.
  *
- * Differences from Envoy: `runtime_fraction` and mirror fractions use their default value
- * (there is no runtime); without `x-forwarded-proto` Envoy matches no route at all, Legate
+ * `runtime_fraction` reads its key from the worker's runtime snapshot when the table was
+ * compiled with one (`compileRouteTable(config, runtime)`), as Envoy's
+ * `featureEnabled(runtime_key, default_value, stream random)`.
+ *
+ * Differences from Envoy: mirror fractions use their default value; without `x-forwarded-proto` Envoy matches no route at all, Legate
  * skips only the `require_tls` check (the connection manager always sets the header).
  */
 import { readFileSync } from 'node:fs';
@@ -39,6 +42,7 @@ import {
 } from '../config/proto-fields.ts';
 import type { ProtoMessage, ProtoValue } from '../config/types.ts';
 import type { HeaderMap } from '../http/types.ts';
+import type { FractionalDenominator, RuntimeSource } from '../runtime/types.ts';
 import {
   type Action,
   DEFAULT_RETRY_BASE_INTERVAL_MS,
@@ -149,6 +153,28 @@ function isGrpcRequest(headers: HeaderMap): boolean {
   return ct.length === 16 || ct.charCodeAt(16) === 0x2b; /* + */
 }
 
+const RUNTIME_DENOMINATORS: Readonly<Record<number, FractionalDenominator>> = {
+  100: 'HUNDRED',
+  10000: 'TEN_THOUSAND',
+  1000000: 'MILLION',
+};
+
+/** A route's `runtime_fraction`: the runtime's value for its key when it has one, else the default. */
+function runtimeFractionMatches(
+  spec: RouteMatchSpec,
+  f: FractionalPercent,
+  random: number | bigint,
+): boolean {
+  if (spec.runtime === undefined || spec.runtimeKey === '') return fractionMatches(f, random);
+  const defaultValue = {
+    numerator: f.numerator,
+    denominator: RUNTIME_DENOMINATORS[f.denominator] ?? 'HUNDRED',
+  };
+  // Every denominator divides 10^6, so the remainder keeps the draw uniform for each.
+  const draw = typeof random === 'bigint' ? Number(random % 1000000n) : random;
+  return spec.runtime.snapshot().featureEnabled(spec.runtimeKey, defaultValue, draw);
+}
+
 function fractionMatches(f: FractionalPercent, random: number | bigint): boolean {
   if (f.numerator >= f.denominator) return true;
   const r = typeof random === 'bigint' ? Number(random % BigInt(f.denominator)) : random % f.denominator;
@@ -175,6 +201,9 @@ interface RouteMatchSpec {
   readonly queryParameters: readonly QueryParameterMatcher[];
   readonly grpc: boolean;
   readonly runtimeFraction: FractionalPercent | undefined;
+  /** `runtime_fraction.runtime_key` ('' for none) and where its value is read. */
+  readonly runtimeKey: string;
+  readonly runtime: RuntimeSource | undefined;
   /** `prefixHash(pathValue)`: prefix routes compare it first (see `PrefixHasher`). */
   readonly prefixHash: number;
 }
@@ -331,7 +360,10 @@ export class Route {
       default:
         if (headers.get(':method') !== 'CONNECT') return false;
     }
-    if (spec.runtimeFraction !== undefined && !fractionMatches(spec.runtimeFraction, randomValue))
+    if (
+      spec.runtimeFraction !== undefined &&
+      !runtimeFractionMatches(spec, spec.runtimeFraction, randomValue)
+    )
       return false;
     if (spec.grpc && !isGrpcRequest(headers)) return false;
     if (spec.headers.length !== 0 && !matchAllHeaders(headers, spec.headers)) return false;
@@ -644,6 +676,8 @@ const NO_MATCH_SPEC: RouteMatchSpec = {
   queryParameters: [],
   grpc: false,
   runtimeFraction: undefined,
+  runtimeKey: '',
+  runtime: undefined,
   prefixHash: 0,
 };
 
@@ -684,6 +718,8 @@ export class RouteTable {
   readonly typedPerFilterConfig: Readonly<Record<string, ProtoMessage>>;
   readonly requestMirrorPolicies: readonly MirrorPolicy[];
   readonly maxDirectResponseBodySizeBytes: number;
+  /** Where routes' `runtime_fraction` keys are read; undefined: their default values. */
+  readonly runtime: RuntimeSource | undefined;
 
   private readonly exact = new Map<string, VirtualHost>();
   private readonly suffixes: WildcardDomains = { lengths: [], byLength: [] };
@@ -701,6 +737,7 @@ export class RouteTable {
     typedPerFilterConfig: Readonly<Record<string, ProtoMessage>>;
     requestMirrorPolicies: readonly MirrorPolicy[];
     maxDirectResponseBodySizeBytes: number;
+    runtime?: RuntimeSource;
   }) {
     this.name = fields.name;
     this.requestHeaderParser = fields.requestHeaderParser;
@@ -712,6 +749,7 @@ export class RouteTable {
     this.typedPerFilterConfig = fields.typedPerFilterConfig;
     this.requestMirrorPolicies = fields.requestMirrorPolicies;
     this.maxDirectResponseBodySizeBytes = fields.maxDirectResponseBodySizeBytes;
+    this.runtime = fields.runtime;
   }
 
   /**
@@ -1266,6 +1304,7 @@ function compileMatch(
   m: ProtoMessage,
   path: ProblemPath,
   sink: ProblemSink,
+  runtime: RuntimeSource | undefined,
 ): { spec: RouteMatchSpec; matched: string } | undefined {
   sink.unknownFields(m, path, ROUTE_MATCH_FIELDS, 'match');
   const caseSensitive = boolField(m, 'case_sensitive', true);
@@ -1275,13 +1314,15 @@ function compileMatch(
     const matcher = compileQueryParameterMatcher(q, [...path, 'query_parameters', i], sink);
     if (matcher !== undefined) queryParameters.push(matcher);
   });
-  const runtime = messageField(m, 'runtime_fraction');
+  const runtimeFraction = messageField(m, 'runtime_fraction');
   const base = {
     caseSensitive,
     headers,
     queryParameters,
     grpc: m['grpc'] !== undefined,
-    runtimeFraction: fractionOf(messageField(runtime, 'default_value')),
+    runtimeFraction: fractionOf(messageField(runtimeFraction, 'default_value')),
+    runtimeKey: stringField(runtimeFraction, 'runtime_key'),
+    runtime,
   };
   const spec = (pathKind: number, pathValue: string, regex?: Re2Regex): RouteMatchSpec => ({
     ...base,
@@ -1333,7 +1374,7 @@ function compileRoute(
   sink: ProblemSink,
 ): Route | undefined {
   sink.unknownFields(m, path, ROUTE_FIELDS, 'route');
-  const match = compileMatch(messageField(m, 'match') ?? {}, [...path, 'match'], sink);
+  const match = compileMatch(messageField(m, 'match') ?? {}, [...path, 'match'], sink, vhost.table.runtime);
   let action: Action | undefined;
   const routeAction = messageField(m, 'route');
   const redirect = messageField(m, 'redirect');
@@ -1427,10 +1468,11 @@ function compileVirtualHost(
   return vhost;
 }
 
-function compile(config: ProtoMessage, sink: ProblemSink): RouteTable {
+function compile(config: ProtoMessage, sink: ProblemSink, runtime?: RuntimeSource): RouteTable {
   sink.unknownFields(config, [], ROUTE_CONFIG_FIELDS, 'route_config');
   const table = new RouteTable({
     name: stringField(config, 'name'),
+    runtime,
     requestHeaderParser: compileHeaderParser(
       config,
       'request_headers_to_add',
@@ -1490,9 +1532,9 @@ export function validateRouteConfig(routeConfig: ProtoMessage): RouteConfigProbl
 }
 
 /** Compiles a decoded RouteConfiguration; throws `RouteConfigError` unless it is free of errors. */
-export function compileRouteTable(routeConfig: ProtoMessage): RouteTable {
+export function compileRouteTable(routeConfig: ProtoMessage, runtime?: RuntimeSource): RouteTable {
   const sink = new ProblemSink();
-  const table = compile(routeConfig, sink);
+  const table = compile(routeConfig, sink, runtime);
   if (sink.failed) throw new RouteConfigError(sink.problems.filter((p) => p.kind !== 'warning'));
   return table;
 }

@@ -9,10 +9,12 @@
  * `Server::Configuration::FactoryContext` and
  * `NamedNetworkFilterConfigFactory::createFilterFactoryFromProto`.
  */
+
 import type { AccessLogManager } from '../access-log/types.ts';
 import type { Dispatcher } from '../event/types.ts';
 import type { HttpFilterFactoryCb } from '../http/filter-types.ts';
 import type { FilterFactoryCb } from '../network/types.ts';
+import type { RuntimeSource } from '../runtime/types.ts';
 import type { Scope } from '../stats/types.ts';
 import type { ThreadLocalClusterManager } from '../upstream/thread-local-cluster-manager.ts';
 
@@ -29,6 +31,8 @@ export interface NetworkFilterContext {
    * listener drains, so HTTP/1 responses carry `connection: close`. Unset: never draining.
    */
   readonly draining?: () => boolean;
+  /** The worker's runtime (the latest snapshot of the layered runtime); unset in unit tests. */
+  readonly runtime?: RuntimeSource;
 }
 
 export interface NetworkFilterRuntime {

@@ -303,3 +303,37 @@ test('HTTP: an ORIGINAL_DST cluster with use_http_header sends each request to i
     await b.close();
   }
 });
+
+test('HTTP: a route runtime_fraction follows the runtime: /runtime_modify moves traffic to the canary on every worker', async () => {
+  const stable = await upstream('stable');
+  const canary = await upstream('canary');
+  const port = await freePort();
+  const base = config(port, stable.port, canary.port, await freePort());
+  const withCanary = base.replace(
+    '              - match: { prefix: /service/1 }\n',
+    `              - match:
+                  prefix: /service/1
+                  runtime_fraction: { default_value: { numerator: 0 }, runtime_key: routing.canary }
+                route: { cluster: two }
+              - match: { prefix: /service/1 }
+`,
+  );
+  const legate = await startLegate(withCanary, ['--concurrency', '2']);
+  const upstreamsOf = async (n: number): Promise<Set<string>> => {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) seen.add((await request(port, '/service/1')).body.split(' ')[0] ?? '');
+    return seen;
+  };
+  try {
+    assert.deepEqual(await upstreamsOf(20), new Set(['stable']));
+    const set = await fetch(`${legate.admin}/runtime_modify?routing.canary=100`, { method: 'POST' });
+    assert.equal(set.status, 200);
+    assert.deepEqual(await upstreamsOf(20), new Set(['canary']));
+    await fetch(`${legate.admin}/runtime_modify?routing.canary=`, { method: 'POST' });
+    assert.deepEqual(await upstreamsOf(20), new Set(['stable']));
+  } finally {
+    await legate.stop();
+    await stable.close();
+    await canary.close();
+  }
+});

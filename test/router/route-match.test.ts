@@ -9,6 +9,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ProtoMessage } from '../../src/config/types.ts';
+import { compileRouteTable } from '../../src/router/config.ts';
+import { entryFromText, entryFromValue } from '../../src/runtime/entry.ts';
+import { SnapshotImpl } from '../../src/runtime/snapshot.ts';
 import { clusterFor, oneHost, request, routeTo, table } from './helpers.ts';
 
 function matches(
@@ -381,5 +384,32 @@ describe('other match conditions', () => {
     assert.equal(clusterFor(t, request('x', '/'), 29), 'sampled');
     assert.equal(clusterFor(t, request('x', '/'), 30), 'rest');
     assert.equal(clusterFor(t, request('x', '/'), 129), 'sampled');
+  });
+
+  test('runtime_fraction reads its runtime_key from the runtime: a percent or a FractionalPercent overrides the default', () => {
+    const config = oneHost([
+      routeTo('canary', {
+        prefix: '/',
+        runtime_fraction: {
+          default_value: { numerator: 0, denominator: 'HUNDRED' },
+          runtime_key: 'routing.canary',
+        },
+      }),
+      routeTo('stable', { prefix: '/' }),
+    ]);
+    let snapshot = new SnapshotImpl(new Map());
+    const t = compileRouteTable(config, { snapshot: () => snapshot });
+    // No value in the runtime: the default (0 %).
+    assert.equal(clusterFor(t, request('x', '/'), 0), 'stable');
+    // An integer is a percent.
+    snapshot = new SnapshotImpl(new Map([['routing.canary', entryFromText('25')]]));
+    assert.equal(clusterFor(t, request('x', '/'), 24), 'canary');
+    assert.equal(clusterFor(t, request('x', '/'), 25), 'stable');
+    // A FractionalPercent (as a static layer gives it) with its own denominator.
+    snapshot = new SnapshotImpl(
+      new Map([['routing.canary', entryFromValue({ numerator: 1, denominator: 'TEN_THOUSAND' })]]),
+    );
+    assert.equal(clusterFor(t, request('x', '/'), 10000), 'canary');
+    assert.equal(clusterFor(t, request('x', '/'), 10001), 'stable');
   });
 });

@@ -156,7 +156,7 @@ export function buildConnectionManagerConfig(
   const routeConfig =
     config.routeConfig === undefined
       ? undefined
-      : new RouteTableConfig(compileRouteTable(config.routeConfig.config));
+      : new RouteTableConfig(compileRouteTable(config.routeConfig.config, context.runtime));
   const options = config.http1ProtocolOptions;
   const scheme = config.schemeHeaderTransformation;
   return {
