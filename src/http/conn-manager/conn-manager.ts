@@ -651,7 +651,8 @@ export class ConnectionManagerImpl
   bufferLimit: number;
   drainState = NOT_DRAINING;
   private codec: ServerConnectionImpl | null = null;
-  private readonly streams = new Set<ActiveStream>();
+  /** The active streams (HTTP/1: one at most; an array, cheaper than a Set for so few). */
+  private readonly streams: ActiveStream[] = [];
   /** Runs while no stream is active; restarted when the last stream ends. */
   private idleTimer: IdleTimeout | null = null;
   private durationTimer: Timer | null = null;
@@ -752,7 +753,7 @@ export class ConnectionManagerImpl
       this.drainState = CLOSING;
       this.config.stats.downstreamCxMaxRequestsReached.inc();
     }
-    this.streams.add(stream);
+    this.streams.push(stream);
     return stream;
   }
 
@@ -774,15 +775,16 @@ export class ConnectionManagerImpl
 
   doDeferredStreamDestroy(stream: ActiveStream): void {
     if (stream.destroyed) return;
-    this.streams.delete(stream);
-    if (this.idleTimer !== null && this.streams.size === 0 && !this.closing) {
+    const i = this.streams.indexOf(stream);
+    if (i >= 0) this.streams.splice(i, 1);
+    if (this.idleTimer !== null && this.streams.length === 0 && !this.closing) {
       this.idleTimer.restart(this.config.idleTimeoutMs);
     }
     stream.complete(this.remoteClose);
   }
 
   private checkForDeferredClose(): void {
-    if (this.drainState === CLOSING && this.streams.size === 0 && !this.closing) {
+    if (this.drainState === CLOSING && this.streams.length === 0 && !this.closing) {
       this.closing = true;
       this.idleTimer?.cancel();
       this.connection?.close('FlushWrite');
@@ -805,7 +807,7 @@ export class ConnectionManagerImpl
   };
 
   private readonly onIdleTimeout = (): void => {
-    if (this.streams.size > 0) return;
+    if (this.streams.length > 0) return;
     this.config.stats.downstreamCxIdleTimeout.inc();
     if (this.codec === null) {
       this.connection?.close('FlushWrite');
@@ -851,12 +853,12 @@ export class ConnectionManagerImpl
   /** Timers off, the streams still open reset; `closeConnection` closes the connection after its writes. */
   private doConnectionClose(closeConnection: boolean): void {
     this.closing = true;
-    if (this.streams.size > 0 || this.streamCutByClose) {
+    if (this.streams.length > 0 || this.streamCutByClose) {
       const stats = this.config.stats;
       stats.downstreamCxDestroyActiveRq.inc();
       if (closeConnection || !this.remoteClose) stats.downstreamCxDestroyLocalActiveRq.inc();
       else stats.downstreamCxDestroyRemoteActiveRq.inc();
-      for (const stream of [...this.streams]) {
+      for (const stream of this.streams.slice()) {
         if (closeConnection) stream.streamInfo.setResponseFlag('DownstreamProtocolError');
         stream.onResetStream('ConnectionTermination', '');
       }
