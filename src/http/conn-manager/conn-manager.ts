@@ -25,6 +25,7 @@
  *   `completeRequest` does; nothing else sets `DC` here.
  */
 import type { AccessLogInstance, FormatterContext } from '../../access-log/types.ts';
+import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
 import type {
   Connection,
@@ -122,7 +123,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   private cachedRoute: StreamRoute | undefined;
   private routeCached = false;
   private idleTimeoutMs: number;
-  private idleTimer: Timer | null = null;
+  private idleTimer: IdleTimeout | null = null;
   private requestTimer: Timer | null = null;
   private requestHeadersTimer: Timer | null = null;
   private maxDurationTimer: Timer | null = null;
@@ -153,8 +154,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
 
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     if (this.idleTimeoutMs > 0) {
-      this.idleTimer = dispatcher.createTimer(() => this.onIdleTimeout());
-      this.idleTimer.enableTimer(this.idleTimeoutMs);
+      this.idleTimer = new IdleTimeout(dispatcher, () => this.onIdleTimeout());
+      this.idleTimer.restart(this.idleTimeoutMs);
     }
     if (config.requestTimeoutMs > 0) {
       this.requestTimer = dispatcher.createTimer(() => this.onRequestTimeout());
@@ -424,7 +425,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   }
 
   resetIdleTimer(): void {
-    if (this.idleTimer !== null && !this.destroyed) this.idleTimer.enableTimer(this.idleTimeoutMs);
+    if (this.idleTimer !== null && !this.destroyed) this.idleTimer.restart(this.idleTimeoutMs);
   }
 
   disarmRequestTimeout(): void {
@@ -508,9 +509,9 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     if (ms === undefined) return;
     this.idleTimeoutMs = ms;
     if (ms > 0) {
-      this.idleTimer ??= this.config.dispatcher.createTimer(() => this.onIdleTimeout());
+      this.idleTimer ??= new IdleTimeout(this.config.dispatcher, () => this.onIdleTimeout());
     } else if (this.idleTimer !== null) {
-      this.idleTimer.disableTimer();
+      this.idleTimer.cancel();
       this.idleTimer = null;
     }
   }
@@ -600,7 +601,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   /** Timers off, stream info completed, access logs written, filters destroyed. */
   complete(remoteClose: boolean): void {
     this.destroyed = true;
-    this.idleTimer?.disableTimer();
+    this.idleTimer?.cancel();
     this.requestTimer?.disableTimer();
     this.requestHeadersTimer?.disableTimer();
     this.maxDurationTimer?.disableTimer();
@@ -650,8 +651,10 @@ export class ConnectionManagerImpl
   bufferLimit: number;
   drainState = NOT_DRAINING;
   private codec: ServerConnectionImpl | null = null;
-  private readonly streams = new Set<ActiveStream>();
-  private idleTimer: Timer | null = null;
+  /** The active streams (HTTP/1: one at most; an array, cheaper than a Set for so few). */
+  private readonly streams: ActiveStream[] = [];
+  /** Runs while no stream is active; restarted when the last stream ends. */
+  private idleTimer: IdleTimeout | null = null;
   private durationTimer: Timer | null = null;
   private drainTimer: Timer | null = null;
   private startMs = 0;
@@ -690,8 +693,8 @@ export class ConnectionManagerImpl
     stats.downstreamCxActive.inc();
     connection.addConnectionCallbacks(this);
     if (this.config.idleTimeoutMs > 0) {
-      this.idleTimer = dispatcher.createTimer(this.onIdleTimeout);
-      this.idleTimer.enableTimer(this.config.idleTimeoutMs);
+      this.idleTimer = new IdleTimeout(dispatcher, this.onIdleTimeout);
+      this.idleTimer.restart(this.config.idleTimeoutMs);
     }
     if (this.config.maxConnectionDurationMs > 0) {
       this.durationTimer = dispatcher.createTimer(this.onConnectionDurationTimeout);
@@ -741,18 +744,16 @@ export class ConnectionManagerImpl
   // --- ServerConnectionCallbacks
 
   newStream(encoder: ResponseEncoder): RequestDecoder {
-    // The stream arms its timers before the idle timer is disarmed (and the idle timer is armed
-    // again before they are disarmed): the timer heap never empties between keep-alive requests,
-    // so the Dispatcher need not move its Node timeout per request.
+    // The idle timer stays armed: it does nothing while a stream is active, and the last stream
+    // to end restarts it (no timer-heap update per keep-alive request).
     const stream = new ActiveStream(this, encoder);
-    this.idleTimer?.disableTimer();
     const max = this.config.maxRequestsPerConnection;
     if (max > 0 && ++this.accumulatedRequests >= max) {
       stream.closesConnection = true;
       this.drainState = CLOSING;
       this.config.stats.downstreamCxMaxRequestsReached.inc();
     }
-    this.streams.add(stream);
+    this.streams.push(stream);
     return stream;
   }
 
@@ -774,17 +775,18 @@ export class ConnectionManagerImpl
 
   doDeferredStreamDestroy(stream: ActiveStream): void {
     if (stream.destroyed) return;
-    this.streams.delete(stream);
-    if (this.idleTimer !== null && this.streams.size === 0 && !this.closing) {
-      this.idleTimer.enableTimer(this.config.idleTimeoutMs);
+    const i = this.streams.indexOf(stream);
+    if (i >= 0) this.streams.splice(i, 1);
+    if (this.idleTimer !== null && this.streams.length === 0 && !this.closing) {
+      this.idleTimer.restart(this.config.idleTimeoutMs);
     }
     stream.complete(this.remoteClose);
   }
 
   private checkForDeferredClose(): void {
-    if (this.drainState === CLOSING && this.streams.size === 0 && !this.closing) {
+    if (this.drainState === CLOSING && this.streams.length === 0 && !this.closing) {
       this.closing = true;
-      this.idleTimer?.disableTimer();
+      this.idleTimer?.cancel();
       this.connection?.close('FlushWrite');
     }
   }
@@ -805,6 +807,7 @@ export class ConnectionManagerImpl
   };
 
   private readonly onIdleTimeout = (): void => {
+    if (this.streams.length > 0) return;
     this.config.stats.downstreamCxIdleTimeout.inc();
     if (this.codec === null) {
       this.connection?.close('FlushWrite');
@@ -850,18 +853,18 @@ export class ConnectionManagerImpl
   /** Timers off, the streams still open reset; `closeConnection` closes the connection after its writes. */
   private doConnectionClose(closeConnection: boolean): void {
     this.closing = true;
-    if (this.streams.size > 0 || this.streamCutByClose) {
+    if (this.streams.length > 0 || this.streamCutByClose) {
       const stats = this.config.stats;
       stats.downstreamCxDestroyActiveRq.inc();
       if (closeConnection || !this.remoteClose) stats.downstreamCxDestroyLocalActiveRq.inc();
       else stats.downstreamCxDestroyRemoteActiveRq.inc();
-      for (const stream of [...this.streams]) {
+      for (const stream of this.streams.slice()) {
         if (closeConnection) stream.streamInfo.setResponseFlag('DownstreamProtocolError');
         stream.onResetStream('ConnectionTermination', '');
       }
       this.streamCutByClose = false;
     }
-    this.idleTimer?.disableTimer();
+    this.idleTimer?.cancel();
     this.durationTimer?.disableTimer();
     this.drainTimer?.disableTimer();
     if (closeConnection) this.connection?.close('FlushWrite');

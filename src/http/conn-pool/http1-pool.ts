@@ -22,6 +22,7 @@
  * `source/common/conn_pool/conn_pool_base.cc` and `source/common/http/conn_pool_base.cc`.
  */
 import { constants } from 'node:os';
+import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, SchedulableCallback, Timer } from '../../event/types.ts';
 import type { ConnectionImpl } from '../../network/connection.ts';
 import type {
@@ -261,7 +262,8 @@ class ActiveClient implements ReadFilter, WriteFilter, ConnectionCallbacks, Clie
   readonly connectStartMs: number;
   connectedAtMs = 0;
   private connectTimer: Timer | null = null;
-  private idleTimer: Timer | null = null;
+  /** Runs while the connection is ready and unused (it does nothing while a stream is attached). */
+  private idleTimer: IdleTimeout | null = null;
   private durationTimer: Timer | null = null;
 
   constructor(pool: Http1ConnPool, connection: ConnectionImpl) {
@@ -290,20 +292,17 @@ class ActiveClient implements ReadFilter, WriteFilter, ConnectionCallbacks, Clie
     this.connection.close('NoFlush');
   }
 
-  armIdleTimer(): void {
+  /** The connection became ready and unused: the idle timeout starts (again). */
+  restartIdleTimer(): void {
     const ms = this.pool.settings.idleTimeoutMs;
     if (ms <= 0) return;
-    this.idleTimer ??= this.pool.dispatcher.createTimer(() => this.onIdleTimeout());
-    this.idleTimer.enableTimer(ms);
-  }
-
-  disarmIdleTimer(): void {
-    this.idleTimer?.disableTimer();
+    this.idleTimer ??= new IdleTimeout(this.pool.dispatcher, () => this.onIdleTimeout());
+    this.idleTimer.restart(ms);
   }
 
   disarmTimers(): void {
     this.connectTimer?.disableTimer();
-    this.idleTimer?.disableTimer();
+    this.idleTimer?.cancel();
     this.durationTimer?.disableTimer();
   }
 
@@ -591,7 +590,7 @@ export class Http1ConnPool implements HttpConnectionPool {
   private becomeReady(client: ActiveClient): void {
     client.state = READY;
     this.ready.push(client);
-    client.armIdleTimer();
+    client.restartIdleTimer();
   }
 
   /** Serves queued requests with connections that became idle. */
@@ -625,7 +624,7 @@ export class Http1ConnPool implements HttpConnectionPool {
     cluster.hostStat(host, 'rq_total', 1);
     cluster.hostStat(host, 'rq_active', 1);
     host.activeRequests++;
-    client.disarmIdleTimer();
+    // The idle timer stays armed: it ignores a busy connection and restarts when it is ready again.
     client.state = BUSY;
     this.busy.push(client);
     if (client.startStream()) {
