@@ -154,6 +154,7 @@ test('heapprofiler: start, refuse a second start, stop with a .heapprofile and a
     profileFiles('heapsnapshot'),
     THREADS.map((t) => `envoy.prof.${t}.heapsnapshot`),
   );
+  let workersWithAllocations = 0;
   for (const thread of THREADS) {
     const profile = JSON.parse(
       fs.readFileSync(path.join(dir, `envoy.prof.${thread}.heapprofile`), 'utf8'),
@@ -161,9 +162,9 @@ test('heapprofiler: start, refuse a second start, stop with a .heapprofile and a
       head: { callFrame: { functionName: string }; children: unknown[] };
     };
     assert.equal(profile.head.callFrame.functionName, '(root)', thread);
-    // A worker ran the data path: it allocated (the main thread may have allocated too little to sample).
-    if (thread !== 'main_thread')
-      assert.ok(profile.head.children.length > 0, `${thread}: empty allocation tree`);
+    // The kernel spreads the 4 load connections over the workers by hash, possibly all onto
+    // one: the workers that ran the data path allocated (checked after the loop).
+    if (thread !== 'main_thread' && profile.head.children.length > 0) workersWithAllocations++;
     const snapshot = JSON.parse(
       fs.readFileSync(path.join(dir, `envoy.prof.${thread}.heapsnapshot`), 'utf8'),
     ) as {
@@ -176,6 +177,7 @@ test('heapprofiler: start, refuse a second start, stop with a .heapprofile and a
       snapshot.snapshot.node_count * snapshot.snapshot.meta.node_fields.length,
     );
   }
+  assert.ok(workersWithAllocations >= 1, 'no worker recorded an allocation while serving the load');
   // The profiler can run again after a stop.
   assert.equal((await admin('POST', '/heapprofiler?enable=y')).status, 200);
   assert.equal((await admin('POST', '/heapprofiler?enable=n')).status, 200);
