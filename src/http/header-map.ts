@@ -12,6 +12,7 @@
  * Envoy counterpart: `source/common/http/header_map_impl.cc`, and the stateful formatter of
  * `source/extensions/http/header_formatters/preserve_case/`.
  */
+import { insertAt, removeIndex } from '../common/array.ts';
 import type { HeaderMap } from './types.ts';
 
 /**
@@ -129,9 +130,9 @@ export class HeaderMapImpl implements HeaderMap {
     this.bytes += key.length + value.length;
     if (key.charCodeAt(0) === 58 /* ':' */ && this.pseudoCount < this.keys.length) {
       const at = this.pseudoCount++;
-      this.keys.splice(at, 0, key);
-      this.values.splice(at, 0, value);
-      this.rawKeys?.splice(at, 0, rawKey);
+      insertAt(this.keys, at, key);
+      insertAt(this.values, at, value);
+      if (this.rawKeys !== null) insertAt(this.rawKeys, at, rawKey);
       return;
     }
     if (key.charCodeAt(0) === 58) this.pseudoCount++;
@@ -183,8 +184,8 @@ export class HeaderMapImpl implements HeaderMap {
     const key = this.keys[i]!;
     this.bytes -= key.length + this.values[i]!.length;
     if (key.charCodeAt(0) === 58) this.pseudoCount--;
-    this.keys.splice(i, 1);
-    this.values.splice(i, 1);
-    this.rawKeys?.splice(i, 1);
+    removeIndex(this.keys, i);
+    removeIndex(this.values, i);
+    if (this.rawKeys !== null) removeIndex(this.rawKeys, i);
   }
 }

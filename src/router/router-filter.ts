@@ -24,8 +24,10 @@
  * per try and the pool's stream. Envoy counterpart: `Router::Filter`
  * (source/common/router/router.cc).
  */
+
 import type { FormatterContext } from '../access-log/types.ts';
-import type { Dispatcher, SchedulableCallback, Timer } from '../event/types.ts';
+import { type DeadlineTimer, deadlineTimerPool } from '../event/deadline-timer.ts';
+import type { Dispatcher, SchedulableCallback } from '../event/types.ts';
 import type { WorkerConnPools } from '../http/conn-pool/cluster-pools.ts';
 import type { UpstreamConnectionInfo } from '../http/conn-pool/types.ts';
 import type {
@@ -217,7 +219,7 @@ export class RouterFilter
   private globalTimeoutMs = 0;
   perTryTimeoutMs = 0;
   private timeoutResponseCode = 504;
-  private responseTimer: Timer | null = null;
+  private responseTimer: DeadlineTimer | null = null;
 
   private downstreamSetCookies: string[] | null = null;
   /** The connection manager trusts the request (x-envoy-* headers are honoured). */
@@ -722,13 +724,19 @@ export class RouterFilter
     info.lastDownstreamRxByteReceivedMs ??= this.downstreamRequestCompleteMs;
     if (this.finished) return;
     if (this.globalTimeoutMs > 0) {
-      this.responseTimer ??= this.dispatcher.createTimer(() => this.onResponseTimeout());
-      this.responseTimer.enableTimer(this.globalTimeoutMs);
+      if (this.responseTimer === null) {
+        this.responseTimer = deadlineTimerPool(this.dispatcher, 'router.response').acquire(
+          this.globalTimeoutMs,
+          this.onResponseTimeout,
+        );
+      } else {
+        this.responseTimer.arm(this.globalTimeoutMs, this.onResponseTimeout);
+      }
     }
     this.upstreamRequest?.setupPerTryTimeout();
   }
 
-  private onResponseTimeout(): void {
+  private readonly onResponseTimeout = (): void => {
     if (this.finished) return;
     const request = this.upstreamRequest;
     const cluster = this.cluster!;
@@ -740,7 +748,7 @@ export class RouterFilter
       request.resetStream();
     }
     this.onUpstreamTimeoutAbort('upstream_response_timeout');
-  }
+  };
 
   private onUpstreamTimeoutAbort(details: string): void {
     const body = this.timeoutResponseCode === 504 ? 'upstream request timeout' : '';
@@ -942,7 +950,8 @@ export class RouterFilter
   /** Releases timers and the retry state (Envoy's `cleanup`). */
   private cleanup(): void {
     this.dropRetryState();
-    this.responseTimer?.disableTimer();
+    this.responseTimer?.release();
+    this.responseTimer = null;
   }
 
   private localReply(reply: LocalReply): void {

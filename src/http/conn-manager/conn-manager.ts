@@ -24,7 +24,10 @@
  *   HTTP/1 does not have) is logged `DC` with `downstream_remote_disconnect`, as Envoy's
  *   `completeRequest` does; nothing else sets `DC` here.
  */
+
 import type { AccessLogInstance, FormatterContext } from '../../access-log/types.ts';
+import { removeIndex } from '../../common/array.ts';
+import { type DeadlineTimer, type DeadlineTimerPool, deadlineTimerPool } from '../../event/deadline-timer.ts';
 import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
 import type {
@@ -123,7 +126,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   private cachedRoute: StreamRoute | undefined;
   private routeCached = false;
   private idleTimeoutMs: number;
-  private idleTimer: IdleTimeout | null = null;
+  private idleTimer: DeadlineTimer | null = null;
   private requestTimer: Timer | null = null;
   private requestHeadersTimer: Timer | null = null;
   private maxDurationTimer: Timer | null = null;
@@ -154,8 +157,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
 
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     if (this.idleTimeoutMs > 0) {
-      this.idleTimer = new IdleTimeout(dispatcher, () => this.onIdleTimeout());
-      this.idleTimer.restart(this.idleTimeoutMs);
+      this.idleTimer = cm.streamIdleTimers.acquire(this.idleTimeoutMs, this.onIdleTimeout);
     }
     if (config.requestTimeoutMs > 0) {
       this.requestTimer = dispatcher.createTimer(() => this.onRequestTimeout());
@@ -425,7 +427,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   }
 
   resetIdleTimer(): void {
-    if (this.idleTimer !== null && !this.destroyed) this.idleTimer.restart(this.idleTimeoutMs);
+    if (this.idleTimer !== null && !this.destroyed)
+      this.idleTimer.arm(this.idleTimeoutMs, this.onIdleTimeout);
   }
 
   disarmRequestTimeout(): void {
@@ -509,9 +512,9 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     if (ms === undefined) return;
     this.idleTimeoutMs = ms;
     if (ms > 0) {
-      this.idleTimer ??= new IdleTimeout(this.config.dispatcher, () => this.onIdleTimeout());
+      this.idleTimer ??= this.cm.streamIdleTimers.acquire(ms, this.onIdleTimeout);
     } else if (this.idleTimer !== null) {
-      this.idleTimer.cancel();
+      this.idleTimer.release();
       this.idleTimer = null;
     }
   }
@@ -532,7 +535,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     this.maxDurationTimer.enableTimer(Math.max(0, timeout - used));
   }
 
-  private onIdleTimeout(): void {
+  private readonly onIdleTimeout = (): void => {
     if (this.destroyed) return;
     this.config.stats.downstreamRqIdleTimeout.inc();
     this.streamInfo.setResponseFlag('StreamIdleTimeout');
@@ -542,7 +545,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
       undefined,
       'stream_idle_timeout',
     );
-  }
+  };
 
   private onRequestTimeout(): void {
     if (this.destroyed) return;
@@ -601,7 +604,8 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   /** Timers off, stream info completed, access logs written, filters destroyed. */
   complete(remoteClose: boolean): void {
     this.destroyed = true;
-    this.idleTimer?.cancel();
+    this.idleTimer?.release();
+    this.idleTimer = null;
     this.requestTimer?.disableTimer();
     this.requestHeadersTimer?.disableTimer();
     this.maxDurationTimer?.disableTimer();
@@ -645,6 +649,8 @@ export class ConnectionManagerImpl
 {
   readonly config: ConnectionManagerConfig;
   readonly dateProvider: DateProvider;
+  /** The worker's stream idle timers, lent to each stream (see `DeadlineTimer`). */
+  readonly streamIdleTimers: DeadlineTimerPool;
   connection: Connection | undefined;
   /** The connection's addresses as the header rules need them. */
   downstream: DownstreamConnectionInfo = { remoteAddress: '', remotePort: 0, localPort: 0, scheme: 'http' };
@@ -672,6 +678,7 @@ export class ConnectionManagerImpl
   constructor(config: ConnectionManagerConfig) {
     this.config = config;
     this.dateProvider = dateProviderFor(config.dispatcher);
+    this.streamIdleTimers = deadlineTimerPool(config.dispatcher, 'http.stream_idle');
     this.bufferLimit = config.bufferLimitBytes;
   }
 
@@ -776,7 +783,7 @@ export class ConnectionManagerImpl
   doDeferredStreamDestroy(stream: ActiveStream): void {
     if (stream.destroyed) return;
     const i = this.streams.indexOf(stream);
-    if (i >= 0) this.streams.splice(i, 1);
+    if (i >= 0) removeIndex(this.streams, i);
     if (this.idleTimer !== null && this.streams.length === 0 && !this.closing) {
       this.idleTimer.restart(this.config.idleTimeoutMs);
     }

@@ -21,7 +21,9 @@
  * Envoy counterpart: `source/common/http/http1/conn_pool.cc`,
  * `source/common/conn_pool/conn_pool_base.cc` and `source/common/http/conn_pool_base.cc`.
  */
+
 import { constants } from 'node:os';
+import { removeIndex } from '../../common/array.ts';
 import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, SchedulableCallback, Timer } from '../../event/types.ts';
 import type { ConnectionImpl } from '../../network/connection.ts';
@@ -676,6 +678,6 @@ export class Http1ConnPool implements HttpConnectionPool {
 function removeFrom(list: ActiveClient[], client: ActiveClient): boolean {
   const i = list.lastIndexOf(client);
   if (i < 0) return false;
-  list.splice(i, 1);
+  removeIndex(list, i);
   return true;
 }
