@@ -91,6 +91,10 @@ class NullConnection implements Connection {
   state() {
     return 'Open' as const;
   }
+  cork(): void {}
+
+  uncork(): void {}
+
   write(data: Buffer): void {
     this.written += data.length;
   }

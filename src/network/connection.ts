@@ -122,6 +122,14 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     }
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   close(type: ConnectionCloseType): void {
     if (this.stateValue !== 'Open') return;
     this.localClose = true;

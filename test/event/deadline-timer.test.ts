@@ -67,7 +67,10 @@ describe('DeadlineTimer', () => {
 
   test('restart pushes the deadline back; disarm stops it', () => {
     const { sim, d, pool, fired } = setup();
-    const t = inRun(d, () => pool.acquire(100, () => fired.push(`t@${sim.monotonicNow()}`)));
+    const note = (what: string): void => {
+      fired.push(what);
+    };
+    const t = inRun(d, () => pool.acquire(100, () => note(`t@${sim.monotonicNow()}`)));
     for (let i = 0; i < 4; i++) {
       sim.advanceTimeAndRun(60);
       d.run(() => t.restart(100));
@@ -80,7 +83,7 @@ describe('DeadlineTimer', () => {
     d.run(() => t.restart(100));
     sim.advanceTimeAndRun(500);
     assert.deepEqual(fired, ['t@340'], 'restart after firing does nothing: the callback is gone');
-    d.run(() => t.arm(10, () => fired.push('again')));
+    d.run(() => t.arm(10, () => note('again')));
     d.run(() => t.disarm());
     sim.advanceTimeAndRun(100);
     assert.deepEqual(fired, ['t@340']);
