@@ -8,7 +8,15 @@
 export function removeIndex<T>(a: T[], i: number): void {
   const last = a.length - 1;
   for (let j = i; j < last; j++) a[j] = a[j + 1]!;
-  a.length = last;
+  a.pop();
+}
+
+/**
+ * Empties `a`. Assigning `length` goes through a runtime call in V8 (it showed in profiles of
+ * the per-request path); `pop()` stays in fast generated code, and these lists hold one or two.
+ */
+export function clearArray<T>(a: T[]): void {
+  while (a.length > 0) a.pop();
 }
 
 /** Inserts `value` at index `i` of `a`, shifting the later entries up. */

@@ -52,6 +52,8 @@ export interface UpstreamInfo {
   transportFailureReason: string;
 }
 
+const NO_FLAGS: ReadonlySet<ResponseFlag> = new Set();
+
 export class StreamInfo {
   /** Wall-clock start, ms since the epoch (for %START_TIME%). */
   readonly startTimeMs: number;
@@ -74,8 +76,8 @@ export class StreamInfo {
   bytesReceived = 0;
   bytesSent = 0;
   upstream: UpstreamInfo | undefined;
-  /** Set flags, in the order they were set. */
-  readonly responseFlags = new Set<ResponseFlag>();
+  /** Set flags, in the order they were set; created with the first (most requests set none). */
+  private flags: Set<ResponseFlag> | null = null;
   responseCode: number | undefined;
   responseCodeDetails = '';
   connectionTerminationDetails = '';
@@ -88,12 +90,18 @@ export class StreamInfo {
     this.startMonotonicMs = startMonotonicMs;
   }
 
+  /** The flags set, in the order they were set. */
+  get responseFlags(): ReadonlySet<ResponseFlag> {
+    return this.flags ?? NO_FLAGS;
+  }
+
   setResponseFlag(flag: ResponseFlag): void {
-    this.responseFlags.add(flag);
+    this.flags ??= new Set();
+    this.flags.add(flag);
   }
 
   hasResponseFlag(flag: ResponseFlag): boolean {
-    return this.responseFlags.has(flag);
+    return this.flags?.has(flag) === true;
   }
 
   /** Total duration in ms, once ended. */
@@ -103,9 +111,10 @@ export class StreamInfo {
 
   /** `UF,UO`-style short flags in Envoy's order, or '-' when none is set. */
   responseFlagsShort(): string {
-    if (this.responseFlags.size === 0) return '-';
+    const flags = this.flags;
+    if (flags === null || flags.size === 0) return '-';
     return (Object.keys(RESPONSE_FLAGS) as ResponseFlag[])
-      .filter((f) => this.responseFlags.has(f))
+      .filter((f) => flags.has(f))
       .map((f) => RESPONSE_FLAGS[f])
       .join(',');
   }

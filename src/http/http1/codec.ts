@@ -34,6 +34,7 @@
  * `ClientConnectionImpl`, `StreamEncoderImpl`), the HTTP/1 keep-alive rules of
  * `conn_manager_impl.cc`, and `header_formatter.cc`.
  */
+import { clearArray } from '../../common/array.ts';
 import type { SchedulableCallback } from '../../event/types.ts';
 import type { Connection, ConnectionCallbacks, ConnectionEvent } from '../../network/types.ts';
 import { HeaderMapImpl } from '../header-map.ts';
@@ -201,7 +202,7 @@ abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCall
 
   protected dropPendingEvents(): void {
     this.pendingHeaders = null;
-    this.pendingBody.length = 0;
+    clearArray(this.pendingBody);
     this.pendingTrailers = null;
     this.pendingComplete = false;
   }
@@ -503,7 +504,7 @@ export class ServerConnectionImpl extends Http1ConnectionBase implements ServerC
     this.pendingTrailers = null;
     this.pendingComplete = false;
     if (s === null || s.decoder === null) {
-      body.length = 0;
+      clearArray(body);
       return;
     }
     const decoder = s.decoder;
@@ -518,7 +519,7 @@ export class ServerConnectionImpl extends Http1ConnectionBase implements ServerC
       decoder.decodeData(body[i]!, end);
       if (end) ended = true;
     }
-    body.length = 0;
+    clearArray(body);
     if (s.done) return;
     if (trailers !== null) decoder.decodeTrailers(trailers);
     else if (complete && !ended) decoder.decodeData(EMPTY, true);
@@ -935,7 +936,7 @@ export class ClientConnectionImpl extends Http1ConnectionBase implements ClientC
     this.pendingComplete = false;
     if (headers !== null) this.readingUntilClose = this.parser.readsUntilClose();
     if (s === null || s.done) {
-      body.length = 0;
+      clearArray(body);
       return;
     }
     const decoder = s.decoder;
@@ -950,7 +951,7 @@ export class ClientConnectionImpl extends Http1ConnectionBase implements ClientC
       decoder.decodeData(body[i]!, end);
       if (end) ended = true;
     }
-    body.length = 0;
+    clearArray(body);
     if (s.done) return;
     if (complete) {
       if (trailers !== null) decoder.decodeTrailers(trailers);
