@@ -15,6 +15,7 @@ import { AccessLogFileManager } from '../access-log/file-manager.ts';
 import { CallbackLogSink } from '../common/log-sinks.ts';
 import { configureLogging } from '../common/logger.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
+import { installReadVolumeGc } from '../event/read-volume-gc.ts';
 import { workerConnPools } from '../http/conn-pool/cluster-pools.ts';
 import { ConnectionHandler } from '../network/connection-handler.ts';
 import type { ListenerData } from '../network/listener-config.ts';
@@ -34,6 +35,8 @@ if (parentPort === null) throw new Error('bug: worker-entry.ts runs only as a wo
 const port = parentPort;
 const init = workerData as WorkerInit;
 const name = `worker_${init.index}`;
+
+installReadVolumeGc();
 
 // Ring hash and maglev need xxHash64, whose WebAssembly loads once per thread.
 await initHashing();

@@ -11,6 +11,7 @@
  * `endStream`. Envoy counterpart: `Network::ConnectionImpl`, `FilterManagerImpl`.
  */
 import type net from 'node:net';
+import { noteBytesRead } from '../event/read-volume-gc.ts';
 import type { Dispatcher } from '../event/types.ts';
 import type {
   Connection,
@@ -40,6 +41,8 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   private stateValue: ConnectionState = 'Open';
   private readDisableCount = 0;
   private aboveHighWatermark = false;
+  /** Nesting depth of cork(). */
+  private corked = 0;
   private localClose = false;
   /** Index of the read filter to resume from after a StopIteration. */
   private stoppedAt = -1;
@@ -116,18 +119,31 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     }
     if (data.length > 0) this.socket.write(data);
     if (endStream) this.socket.end();
-    if (!this.aboveHighWatermark && this.socket.writableNeedDrain) {
-      this.aboveHighWatermark = true;
-      for (const cb of this.callbacks) cb.onAboveWriteBufferHighWatermark?.();
-    }
+    if (this.corked === 0) this.checkHighWatermark();
   }
 
   cork(): void {
+    this.corked++;
     this.socket.cork();
   }
 
   uncork(): void {
     this.socket.uncork();
+    if (--this.corked === 0) this.checkHighWatermark();
+  }
+
+  /**
+   * Above the high watermark when the bytes still queued in the socket reach its limit. (Not
+   * `writableNeedDrain`: Node sets that whenever one write() is as big as the limit, even when
+   * the kernel took it all at once, and while corked; either would pause the other side for
+   * nothing.) The 'drain' event brings it back below.
+   */
+  private checkHighWatermark(): void {
+    const socket = this.socket;
+    if (!this.aboveHighWatermark && socket.writableLength >= socket.writableHighWaterMark) {
+      this.aboveHighWatermark = true;
+      for (const cb of this.callbacks) cb.onAboveWriteBufferHighWatermark?.();
+    }
   }
 
   close(type: ConnectionCloseType): void {
@@ -186,6 +202,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   // Socket events, bound once per connection (no closure per chunk).
   private readonly onSocketData = (chunk: Buffer): void => {
     this.dispatcher.updateApproximateMonotonicTime();
+    noteBytesRead(chunk.length);
     this.passToReadFilters(chunk, false, 0);
   };
 

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { HeapProfileOptions } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { exposeGcToWorkers } from '../event/read-volume-gc.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from '../thread-local/messages.ts';
 import type { WorkerChannel } from '../thread-local/thread-local.ts';
 
@@ -40,6 +41,7 @@ export class WorkerHandle implements WorkerChannel {
   constructor(init: WorkerInit, events: WorkerEvents) {
     this.index = init.index;
     this.name = `worker_${init.index}`;
+    exposeGcToWorkers();
     this.thread = new Worker(new URL('../exe/worker-entry.ts', import.meta.url), {
       workerData: init,
       name: this.name,
