@@ -7,7 +7,7 @@
  * run half its workers. Envoy counterpart: `WorkerImpl` as seen from `ListenerManagerImpl`.
  */
 import type { Readable } from 'node:stream';
-import type { HeapProfileOptions } from 'node:v8';
+import v8, { type HeapProfileOptions } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { exposeGcToWorkers } from '../event/read-volume-gc.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from '../thread-local/messages.ts';
@@ -20,10 +20,26 @@ import type { WorkerChannel } from '../thread-local/thread-local.ts';
  * semi-spaces) a worker moving 64 KiB bodies allocates ~64 MiB of that external memory between
  * two scavenges, and V8 answers external memory pressure with a full mark-compact: ~10 a second
  * at 600 MB/s, a third of a CPU. Small semi-spaces scavenge often and cheaply (little survives
- * a request), the buffers go with each scavenge, and mark-compacts stop (bench: CPU per
- * 64 KiB request −25 %).
+ * a request), and the buffers go with each scavenge (with `src/event/read-volume-gc.ts` for the
+ * threads that allocate too little JavaScript to scavenge on their own).
  */
 const WORKER_YOUNG_GENERATION_MB = 6;
+
+/**
+ * The old generation V8 lets a worker fill before its first mark-compact, in MiB (V8 starts
+ * from a few MiB and grows the limit with the live heap). A worker's live heap is ~10 MiB, and
+ * with a limit that close V8 kept starting full marking cycles on its allocation limit while a
+ * busy worker churned read buffers: in some runs ~20 mark-compacts a second, at 64 KiB bodies
+ * and in one-stream bulk alike (bulk 4.2 Gbit/s in such a run, 7–9 without). V8 takes this
+ * only as a process-wide flag; it is set on the main thread before the first worker starts.
+ */
+const WORKER_INITIAL_OLD_GENERATION_MB = 64;
+
+/** V8 settings the workers need, applied once before the first one starts. */
+function configureWorkerHeaps(): void {
+  exposeGcToWorkers();
+  v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_GENERATION_MB}`);
+}
 
 export interface WorkerEvents {
   onMessage(worker: WorkerHandle, message: WorkerToMain): void;
@@ -41,7 +57,7 @@ export class WorkerHandle implements WorkerChannel {
   constructor(init: WorkerInit, events: WorkerEvents) {
     this.index = init.index;
     this.name = `worker_${init.index}`;
-    exposeGcToWorkers();
+    configureWorkerHeaps();
     this.thread = new Worker(new URL('../exe/worker-entry.ts', import.meta.url), {
       workerData: init,
       name: this.name,
