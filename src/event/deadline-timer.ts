@@ -4,47 +4,38 @@
  *
  * Runs on its dispatcher's thread. A plain `Timer` per request costs a timer object, a
  * closure and a timer-heap insert and removal on every request. Here a request borrows a
- * `DeadlineTimer` from its dispatcher's pool and gives it back when done; giving it back
- * leaves the underlying timer armed. The next borrower sets its own deadline, and the heap is
- * touched only when that deadline is earlier than the one the timer is armed for (rare: the
- * same timeout, armed later). When the timer fires for a deadline nobody holds any more, it
- * re-arms for the current holder's or goes quiet. So a busy worker pays a few stores per
- * request, and the heap holds about one entry per concurrent request. A timeout fires at its
- * deadline or up to one timer pass later, as with a plain timer. libevent's
- * `event_base_init_common_timeout` (Envoy's per-request timers sit on it) solves the same
- * problem with a queue per duration.
+ * `DeadlineTimer` from its dispatcher's pool and gives it back when done; giving it back only
+ * forgets the callback and leaves the underlying `IdleTimeout` armed. The next borrower sets
+ * its own deadline through `IdleTimeout.restart`, which touches the heap only when that
+ * deadline is earlier than the one the timer is armed for (rare: the same timeout, armed
+ * later); when it fires for a deadline nobody holds any more, nothing runs. So a busy worker
+ * pays a few stores per request, and the heap holds about one entry per concurrent request.
+ * libevent's `event_base_init_common_timeout` (Envoy's per-request timers sit on it) solves
+ * the same problem with a queue per duration.
  */
-import type { Dispatcher, Timer } from './types.ts';
+import { IdleTimeout } from './idle-timeout.ts';
+import type { Dispatcher } from './types.ts';
 
 export class DeadlineTimer {
   private readonly pool: DeadlineTimerPool;
-  private readonly timer: Timer;
-  /** The holder's callback; null while the timer is in the pool or disarmed. */
+  private readonly timeout: IdleTimeout;
+  /** The holder's callback; null while the timer is in the pool, disarmed or fired. */
   private cb: (() => void) | null = null;
-  /** Monotonic ms at which the holder's timeout is due. */
-  private due = 0;
-  /** Monotonic ms the underlying timer is armed for (meaningful while it is enabled). */
-  private armedFor = 0;
 
   constructor(pool: DeadlineTimerPool, dispatcher: Dispatcher) {
     this.pool = pool;
-    this.timer = dispatcher.createTimer(this.onTimer);
+    this.timeout = new IdleTimeout(dispatcher, this.onTimeout);
   }
 
   /** Arms (or re-arms) the timeout `ms` from now, replacing any earlier deadline and callback. */
   arm(ms: number, cb: () => void): void {
     this.cb = cb;
-    const due = this.pool.dispatcher.approximateMonotonicTime() + ms;
-    this.due = due;
-    if (!this.timer.enabled() || due < this.armedFor) {
-      this.timer.enableTimer(ms);
-      this.armedFor = due;
-    }
+    this.timeout.restart(ms);
   }
 
   /** Pushes the deadline to `ms` from now, keeping the callback (no-op when disarmed). */
   restart(ms: number): void {
-    if (this.cb !== null) this.arm(ms, this.cb);
+    if (this.cb !== null) this.timeout.restart(ms);
   }
 
   /** The timeout will not fire (the underlying timer may stay armed, harmlessly). */
@@ -62,15 +53,9 @@ export class DeadlineTimer {
     this.pool.give(this);
   }
 
-  private readonly onTimer = (): void => {
+  private readonly onTimeout = (): void => {
     const cb = this.cb;
     if (cb === null) return;
-    const left = this.due - this.pool.dispatcher.approximateMonotonicTime();
-    if (left > 0) {
-      this.timer.enableTimer(left);
-      this.armedFor = this.due;
-      return;
-    }
     this.cb = null;
     cb();
   };

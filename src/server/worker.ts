@@ -38,8 +38,12 @@ const WORKER_YOUNG_GENERATION_MB = 12;
  */
 const WORKER_INITIAL_OLD_GENERATION_MB = 64;
 
+let workerHeapsConfigured = false;
+
 /** V8 settings the workers need, applied once before the first one starts. */
 function configureWorkerHeaps(): void {
+  if (workerHeapsConfigured) return;
+  workerHeapsConfigured = true;
   exposeGcToWorkers();
   v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_GENERATION_MB}`);
 }

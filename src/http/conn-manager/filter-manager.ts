@@ -17,7 +17,9 @@
  * `FilterManager`, `DownstreamFilterManager`, `ActiveStreamDecoderFilter`,
  * `ActiveStreamEncoderFilter` (source/common/http/filter_manager.cc).
  */
+
 import type { AccessLogInstance } from '../../access-log/types.ts';
+import { removeIndex } from '../../common/array.ts';
 import type { Dispatcher } from '../../event/types.ts';
 import type { StreamInfo } from '../../stream-info/stream-info.ts';
 import type {
@@ -840,7 +842,7 @@ export class FilterManager implements FilterChainFactoryCallbacks {
     const list = this.watermarkCallbacks;
     if (list === null) return;
     const i = list.indexOf(cb);
-    if (i >= 0) list.splice(i, 1);
+    if (i >= 0) removeIndex(list, i);
   }
 
   callHighWatermarkCallbacks(): void {

@@ -155,7 +155,7 @@ class ActiveStream
 
   removeCallbacks(callbacks: StreamCallbacks): void {
     const i = this.extraCallbacks?.indexOf(callbacks) ?? -1;
-    if (i >= 0) this.extraCallbacks!.splice(i, 1);
+    if (i >= 0) removeIndex(this.extraCallbacks!, i);
   }
 
   readDisable(disable: boolean): void {

@@ -34,7 +34,7 @@
  * `ClientConnectionImpl`, `StreamEncoderImpl`), the HTTP/1 keep-alive rules of
  * `conn_manager_impl.cc`, and `header_formatter.cc`.
  */
-import { clearArray } from '../../common/array.ts';
+import { clearArray, removeIndex } from '../../common/array.ts';
 import type { SchedulableCallback } from '../../event/types.ts';
 import type { Connection, ConnectionCallbacks, ConnectionEvent } from '../../network/types.ts';
 import { HeaderMapImpl } from '../header-map.ts';
@@ -117,7 +117,7 @@ class StreamBase implements Stream {
 
   removeCallbacks(callbacks: StreamCallbacks): void {
     const i = this.callbacks?.indexOf(callbacks) ?? -1;
-    if (i >= 0) this.callbacks!.splice(i, 1);
+    if (i >= 0) removeIndex(this.callbacks!, i);
   }
 
   readDisable(disable: boolean): void {
