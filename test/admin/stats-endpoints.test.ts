@@ -22,6 +22,7 @@ import {
   startLegate,
   stat,
 } from '../integration/harness.ts';
+import { PROMETHEUS_BUCKET_BOUNDS } from '../stats/store-fixture.ts';
 
 /** The upstream: 503 for /fail, 404 for /missing, 418 for /teapot, 200 otherwise. */
 function upstream(): ReturnType<typeof httpUpstream> {
@@ -138,7 +139,7 @@ function checkExposition(body: string): Map<string, Family> {
     }
     for (const [key, buckets] of series) {
       const les = buckets.map((b) => b.labels['le']!);
-      assert.deepEqual(les, [...BUCKET_BOUNDS, '+Inf'], `${name} ${key} buckets`);
+      assert.deepEqual(les, [...PROMETHEUS_BUCKET_BOUNDS, '+Inf'], `${name} ${key} buckets`);
       const counts = buckets.map((b) => Number(b.value));
       for (let i = 1; i < counts.length; i++)
         assert.ok(counts[i]! >= counts[i - 1]!, `${name} ${key} cumulative`);
@@ -150,28 +151,6 @@ function checkExposition(body: string): Map<string, Family> {
   }
   return families;
 }
-
-const BUCKET_BOUNDS = [
-  '0.5',
-  '1',
-  '5',
-  '10',
-  '25',
-  '50',
-  '100',
-  '250',
-  '500',
-  '1000',
-  '2500',
-  '5000',
-  '10000',
-  '30000',
-  '60000',
-  '300000',
-  '600000',
-  '1800000',
-  '3600000',
-];
 
 /** The value of the one sample named `sample` (default: the family's name) of `family` with exactly `labels`. */
 function sampleValue(

@@ -8,29 +8,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
-import { freePort, type Legate, startLegate, stat } from './harness.ts';
-
-interface Upstream {
-  readonly port: number;
-  close(): Promise<void>;
-}
+import { freePort, httpUpstream, type Legate, startLegate, stat } from './harness.ts';
 
 /** Answers `<name> <method> <url> <sha256 of the body>`. */
-async function upstream(name: string): Promise<Upstream> {
-  const server = http.createServer((req, res) => {
+function upstream(name: string): ReturnType<typeof httpUpstream> {
+  return httpUpstream((req, res) => {
     const h = createHash('sha256');
     req.on('data', (d: Buffer) => h.update(d));
     req.on('end', () => res.end(`${name} ${req.method} ${req.url} ${h.digest('hex')}`));
   });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 function config(port: number, one: number, two: number, dead: number): string {

@@ -8,16 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatG, quantileSummary, statsAsJson, statsAsText } from '../../src/stats/format.ts';
-import { StatsStore } from '../../src/stats/store.ts';
-import { ThreadStats } from '../../src/stats/thread-stats.ts';
-
-function storeWith(build: (main: ThreadStats, worker: ThreadStats) => void): StatsStore {
-  const store = new StatsStore();
-  const main = new ThreadStats((u) => store.attach('main_thread', u), { immediate: true });
-  const worker = new ThreadStats((u) => store.attach('worker_0', u), { immediate: true });
-  build(main, worker);
-  return store;
-}
+import type { StatsStore } from '../../src/stats/store.ts';
+import type { ThreadStats } from '../../src/stats/thread-stats.ts';
+import { storeWith } from './store-fixture.ts';
 
 const BOUNDS = [
   '0.5',

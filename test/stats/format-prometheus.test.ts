@@ -20,39 +20,9 @@ import {
 } from '../../src/stats/format-prometheus.ts';
 import { StatsStore } from '../../src/stats/store.ts';
 import { TagProducer } from '../../src/stats/tag-extractor.ts';
-import { ThreadStats } from '../../src/stats/thread-stats.ts';
+import { PROMETHEUS_BUCKET_BOUNDS, storeWith } from './store-fixture.ts';
 
-function storeWith(build: (main: ThreadStats, worker: ThreadStats) => void): StatsStore {
-  const store = new StatsStore();
-  const main = new ThreadStats((u) => store.attach('main_thread', u), { immediate: true });
-  const worker = new ThreadStats((u) => store.attach('worker_0', u), { immediate: true });
-  build(main, worker);
-  return store;
-}
-
-const BUCKET_BOUNDS = [
-  '0.5',
-  '1',
-  '5',
-  '10',
-  '25',
-  '50',
-  '100',
-  '250',
-  '500',
-  '1000',
-  '2500',
-  '5000',
-  '10000',
-  '30000',
-  '60000',
-  '300000',
-  '600000',
-  '1800000',
-  '3600000',
-];
-
-/** Bucket lines of one histogram series: `counts[i]` at BUCKET_BOUNDS[i], then +Inf, sum, count. */
+/** Bucket lines of one histogram series: `counts[i]` at PROMETHEUS_BUCKET_BOUNDS[i], then +Inf, sum, count. */
 function histogramLines(
   family: string,
   labels: string,
@@ -62,7 +32,7 @@ function histogramLines(
 ): string[] {
   const prefix = labels === '' ? '' : `${labels},`;
   return [
-    ...BUCKET_BOUNDS.map((le, i) => `${family}_bucket{${prefix}le="${le}"} ${counts[i]}`),
+    ...PROMETHEUS_BUCKET_BOUNDS.map((le, i) => `${family}_bucket{${prefix}le="${le}"} ${counts[i]}`),
     `${family}_bucket{${prefix}le="+Inf"} ${count}`,
     `${family}_sum{${labels}} ${sum}`,
     `${family}_count{${labels}} ${count}`,

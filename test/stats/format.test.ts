@@ -10,15 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatDouble, statsAsJson, statsAsText } from '../../src/stats/format.ts';
 import { StatsStore } from '../../src/stats/store.ts';
-import { ThreadStats } from '../../src/stats/thread-stats.ts';
-
-function storeWith(build: (main: ThreadStats, worker: ThreadStats) => void): StatsStore {
-  const store = new StatsStore();
-  const main = new ThreadStats((u) => store.attach('main_thread', u), { immediate: true });
-  const worker = new ThreadStats((u) => store.attach('worker_0', u), { immediate: true });
-  build(main, worker);
-  return store;
-}
+import { storeWith } from './store-fixture.ts';
 
 const ENVOY_H1 =
   'h1: P0(200,200) P25(207.5,207.5) P50(302.5,302.5) P75(306.25,306.25) ' +
