@@ -21,6 +21,7 @@ import type { RuntimeSource } from '../runtime/types.ts';
 import type { Counter, Gauge, Histogram, Scope } from '../stats/types.ts';
 import { ConnectionImpl } from './connection.ts';
 import type { FilterChainData, ListenerData, NetworkFilterData } from './listener-config.ts';
+import { adoptAcceptedSocket, SocketReader } from './socket-reader.ts';
 import type { FilterFactoryCb } from './types.ts';
 
 /** Builds a filter's per-connection factory from its data (the worker knows the runtimes). */
@@ -96,7 +97,8 @@ class ActiveListener {
       workerCxActive: worker.gauge('downstream_cx_active'),
     };
     this.server = net.createServer(
-      { allowHalfOpen: true, highWaterMark: data.bufferLimitBytes, noDelay: true },
+      // Paused: the connection adopts the handle into a socket that reads through a SocketReader.
+      { allowHalfOpen: true, highWaterMark: data.bufferLimitBytes, noDelay: true, pauseOnConnect: true },
       this.onAccept,
     );
   }
@@ -119,7 +121,13 @@ class ActiveListener {
       this.handler.releaseAcceptedSocket();
       return;
     }
-    const connection = new ConnectionImpl(this.handler.nextConnectionId(), socket, this.handler.dispatcher);
+    const reader = new SocketReader();
+    const connection = new ConnectionImpl(
+      this.handler.nextConnectionId(),
+      adoptAcceptedSocket(socket, reader, this.data.bufferLimitBytes),
+      this.handler.dispatcher,
+      reader,
+    );
     const tracked: Tracked = { connection, startMs: this.handler.dispatcher.approximateMonotonicTime() };
     this.connections.add(tracked);
     this.stats.cxTotal.inc();

@@ -13,6 +13,7 @@
 import type net from 'node:net';
 import { noteBytesRead } from '../event/read-volume-gc.ts';
 import type { Dispatcher } from '../event/types.ts';
+import type { SocketReader } from './socket-reader.ts';
 import type {
   Connection,
   ConnectionCallbacks,
@@ -48,8 +49,13 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   private stoppedAt = -1;
   private pendingEndStream = false;
   private failureReason = '';
+  private readonly reader: SocketReader | undefined;
 
-  constructor(id: number, socket: net.Socket, dispatcher: Dispatcher) {
+  /**
+   * @param reader the `onread` reader the socket was built with (`SocketReader`); without one the
+   *   socket's `'data'` events feed the read filters.
+   */
+  constructor(id: number, socket: net.Socket, dispatcher: Dispatcher, reader?: SocketReader) {
     this.id = id;
     this.socket = socket;
     this.dispatcher = dispatcher;
@@ -58,7 +64,9 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     this.localAddress = socket.localAddress ?? '';
     this.localPort = socket.localPort ?? 0;
     socket.setNoDelay(true);
-    socket.on('data', this.onSocketData);
+    this.reader = reader;
+    if (reader !== undefined) reader.setSink(this.onSocketData);
+    else socket.on('data', this.onSocketData);
     socket.on('end', this.onSocketEnd);
     socket.on('drain', this.onSocketDrain);
     socket.on('error', this.onSocketError);
@@ -230,6 +238,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   };
 
   private readonly onSocketClose = (): void => {
+    this.reader?.release();
     if (this.stateValue === 'Closed') return;
     this.stateValue = 'Closed';
     this.raiseEvent(this.localClose ? 'LocalClose' : 'RemoteClose');

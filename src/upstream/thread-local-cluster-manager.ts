@@ -12,6 +12,7 @@
 import net from 'node:net';
 import type { Dispatcher, Timer } from '../event/types.ts';
 import { ConnectionImpl } from '../network/connection.ts';
+import { SocketReader } from '../network/socket-reader.ts';
 import type { RuntimeSource } from '../runtime/types.ts';
 import type { Counter, Gauge, Histogram, Scope } from '../stats/types.ts';
 import { createLoadBalancer } from './load-balancer/factory.ts';
@@ -231,6 +232,7 @@ export class ThreadLocalCluster {
    */
   connect(host: Host, id: number): ConnectionImpl {
     const d = this.data;
+    const reader = new SocketReader();
     const socket = net.connect({
       host: host.address,
       port: host.port,
@@ -241,8 +243,9 @@ export class ThreadLocalCluster {
       keepAliveInitialDelay: (d.tcpKeepalive?.timeS ?? 0) * 1000,
       allowHalfOpen: true,
       writableHighWaterMark: d.perConnectionBufferLimitBytes,
+      onread: reader.onread,
     } as net.NetConnectOpts);
-    return new ConnectionImpl(id, socket, this.dispatcher);
+    return new ConnectionImpl(id, socket, this.dispatcher, reader);
   }
 
   destroy(): void {
