@@ -8,11 +8,16 @@
  * `per_connection_buffer_limit_bytes` the callbacks hear "above high watermark" (a filter
  * then stops reading the other side) and "below low watermark" once it drains, so memory per
  * connection stays bounded. Half-close is kept: the peer's FIN reaches the filters as
- * `endStream`. Envoy counterpart: `Network::ConnectionImpl`, `FilterManagerImpl`.
+ * `endStream`. Writes are batched as Envoy's are (it activates a write event rather than
+ * writing in place): a socket written during a pass of the event loop stays corked until every
+ * ready socket has been read, then the batch writes them all back to back, so a peer woken
+ * by the first write is mostly still awake for the next; a socket whose queued bytes reach its
+ * high watermark writes at once. Envoy counterpart: `Network::ConnectionImpl`, `FilterManagerImpl`.
  */
 import type net from 'node:net';
+import { clearArray } from '../common/array.ts';
 import { noteBytesRead } from '../event/read-volume-gc.ts';
-import type { Dispatcher } from '../event/types.ts';
+import type { Dispatcher, SchedulableCallback } from '../event/types.ts';
 import type { SocketReader } from './socket-reader.ts';
 import type {
   Connection,
@@ -27,6 +32,42 @@ import type {
 } from './types.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The connections of one dispatcher that wrote during this pass of the event loop. Their
+ * sockets stay corked until every ready socket has been read, then all are written together.
+ */
+class WriteBatch {
+  private readonly pending: ConnectionImpl[] = [];
+  private readonly flushCallback: SchedulableCallback;
+
+  constructor(dispatcher: Dispatcher) {
+    this.flushCallback = dispatcher.createSchedulableCallback(this.flush);
+  }
+
+  add(connection: ConnectionImpl): void {
+    if (this.pending.length === 0) this.flushCallback.scheduleCallbackNextIteration();
+    this.pending.push(connection);
+  }
+
+  private readonly flush = (): void => {
+    const pending = this.pending;
+    // A flush can make another connection write: it joins the end of this same pass.
+    for (let i = 0; i < pending.length; i++) pending[i]!.flushBatch();
+    clearArray(pending);
+  };
+}
+
+const writeBatches = new WeakMap<Dispatcher, WriteBatch>();
+
+function writeBatchOf(dispatcher: Dispatcher): WriteBatch {
+  let batch = writeBatches.get(dispatcher);
+  if (batch === undefined) {
+    batch = new WriteBatch(dispatcher);
+    writeBatches.set(dispatcher, batch);
+  }
+  return batch;
+}
 
 export class ConnectionImpl implements Connection, FilterManager, ReadFilterCallbacks {
   readonly id: number;
@@ -49,6 +90,9 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   private stoppedAt = -1;
   private pendingEndStream = false;
   private failureReason = '';
+  /** Corked until the dispatcher's write batch flushes. */
+  private inBatch = false;
+  private readonly writeBatch: WriteBatch;
   private readonly reader: SocketReader | undefined;
 
   /**
@@ -59,6 +103,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     this.id = id;
     this.socket = socket;
     this.dispatcher = dispatcher;
+    this.writeBatch = writeBatchOf(dispatcher);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? '';
@@ -125,8 +170,25 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     for (const f of this.writeFilters) {
       if (f.onWrite(data, endStream) === 'StopIteration') return;
     }
-    if (data.length > 0) this.socket.write(data);
+    if (data.length > 0) {
+      const socket = this.socket;
+      if (!this.inBatch) {
+        this.inBatch = true;
+        socket.cork();
+        this.writeBatch.add(this);
+      }
+      socket.write(data);
+      // Past the limit the bytes go to the kernel now, and the watermark is checked at once.
+      if (socket.writableLength >= socket.writableHighWaterMark) this.flushBatch();
+    }
     if (endStream) this.socket.end();
+  }
+
+  /** Writes what the socket holds for the write batch (and checks the high watermark). */
+  flushBatch(): void {
+    if (!this.inBatch) return;
+    this.inBatch = false;
+    this.socket.uncork();
     if (this.corked === 0) this.checkHighWatermark();
   }
 
@@ -137,7 +199,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
 
   uncork(): void {
     this.socket.uncork();
-    if (--this.corked === 0) this.checkHighWatermark();
+    if (--this.corked === 0 && !this.inBatch) this.checkHighWatermark();
   }
 
   /**
