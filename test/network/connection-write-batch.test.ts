@@ -42,7 +42,11 @@ async function connectedPair(highWaterMark = 16 * 1024, serverPaused = false): P
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
-  const client = net.connect({ host: '127.0.0.1', port, writableHighWaterMark: highWaterMark });
+  const client = net.connect({
+    host: '127.0.0.1',
+    port,
+    writableHighWaterMark: highWaterMark,
+  } as net.NetConnectOpts);
   await within(new Promise((r) => client.once('connect', r)), 'connect');
   const connection = new ConnectionImpl(1, client, dispatcher);
   return {
