@@ -91,10 +91,6 @@ class NullConnection implements Connection {
   state() {
     return 'Open' as const;
   }
-  cork(): void {}
-
-  uncork(): void {}
-
   write(data: Buffer): void {
     this.written += data.length;
   }

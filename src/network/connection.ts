@@ -83,8 +83,6 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   private stateValue: ConnectionState = 'Open';
   private readDisableCount = 0;
   private aboveHighWatermark = false;
-  /** Nesting depth of cork(). */
-  private corked = 0;
   private localClose = false;
   /** Index of the read filter to resume from after a StopIteration. */
   private stoppedAt = -1;
@@ -189,17 +187,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     if (!this.inBatch) return;
     this.inBatch = false;
     this.socket.uncork();
-    if (this.corked === 0) this.checkHighWatermark();
-  }
-
-  cork(): void {
-    this.corked++;
-    this.socket.cork();
-  }
-
-  uncork(): void {
-    this.socket.uncork();
-    if (--this.corked === 0 && !this.inBatch) this.checkHighWatermark();
+    this.checkHighWatermark();
   }
 
   /**

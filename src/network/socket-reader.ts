@@ -18,7 +18,8 @@
  *   and its own buffer to a short free list.
  *
  * Either way a chunk passed on belongs to its consumer, as a `'data'` chunk does: filters may
- * keep it, and it never holds more than twice its length. Backpressure is unchanged:
+ * keep it. One passed on without a copy holds at most twice its length (a copied one is a
+ * slice of Node's pool, as any small Buffer is). Backpressure is unchanged:
  * `socket.pause()` / `resume()` stop and restart the reads; the peer's FIN still arrives as
  * the socket's `'end'` event. Envoy counterpart: the `Buffer::OwnedImpl` that
  * `RawBufferSocket::doRead` reads into.
@@ -28,7 +29,7 @@ import net from 'node:net';
 /** The size of every read buffer: Node's own read size. */
 const READ_BUFFER_BYTES = 64 * 1024;
 /** Reads up to this size never move a socket to its own buffer. */
-export const COPY_LIMIT = 8 * 1024;
+const COPY_LIMIT = 8 * 1024;
 /** Reads into a socket's own buffer at least this long are passed on without a copy. */
 const HANDOVER_BYTES = READ_BUFFER_BYTES / 2;
 /** Small reads in a row after which a socket gives its own buffer back. */
@@ -57,7 +58,7 @@ function copyOut(from: Buffer, n: number): Buffer {
   return chunk;
 }
 
-/** How many own buffers this thread has lent to sockets (tests and stats). */
+/** How many own buffers this thread has lent to sockets (for tests). */
 export function ownReadBuffersOut(): number {
   return ownBuffersOut;
 }
@@ -107,7 +108,7 @@ export class SocketReader {
       }
     } else if (n >= HANDOVER_BYTES) {
       chunk = from.subarray(0, n);
-      this.current = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      this.current = takeOwnBuffer();
       this.smallReads = 0;
     } else {
       chunk = copyOut(from, n);

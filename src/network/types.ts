@@ -35,12 +35,6 @@ export interface Connection {
   state(): ConnectionState;
   /** Writes through the write filters; `endStream` half-closes after the data. */
   write(data: Buffer, endStream: boolean): void;
-  /**
-   * Holds the socket writes until `uncork()`, which sends what was held in one system call
-   * (a response head and a large body chunk: one `writev` instead of two `write`s).
-   */
-  cork(): void;
-  uncork(): void;
   close(type: ConnectionCloseType): void;
   /** Reference-counted pause of reading (Envoy's readDisable). */
   readDisable(disable: boolean): void;

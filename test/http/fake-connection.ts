@@ -43,11 +43,6 @@ export class FakeConnection implements Connection {
     if (endStream) this.halfClosed = true;
   }
 
-  /** Writes are recorded one by one; corking changes nothing here. */
-  cork(): void {}
-
-  uncork(): void {}
-
   close(type: ConnectionCloseType): void {
     if (this.closeType === null) this.closeType = type;
   }

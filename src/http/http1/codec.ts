@@ -226,14 +226,9 @@ abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCall
       data.copy(out, head.length);
       out.write(tail, head.length + data.length, 'latin1');
       this.connection.write(out, false);
-    } else if (head.length > 0) {
-      const connection = this.connection;
-      connection.cork();
-      connection.write(Buffer.from(head, 'latin1'), false);
-      connection.write(data, false);
-      connection.uncork();
-      this.held = tail;
     } else {
+      // A large chunk is not copied: the connection's write batch sends head and chunk in one writev.
+      if (head.length > 0) this.connection.write(Buffer.from(head, 'latin1'), false);
       this.connection.write(data, false);
       this.held = tail;
     }
