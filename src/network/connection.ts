@@ -9,9 +9,10 @@
  * then stops reading the other side) and "below low watermark" once it drains, so memory per
  * connection stays bounded. Half-close is kept: the peer's FIN reaches the filters as
  * `endStream`. Writes are batched as Envoy's are (it activates a write event rather than
- * writing in place): a socket written during a pass of the event loop stays corked until every
- * ready socket has been read, then the batch writes them all back to back, so a peer woken
- * by the first write is mostly still awake for the next; a socket whose queued bytes reach its
+ * writing in place): what a connection is given during a pass of the event loop waits in the
+ * connection (Envoy's write buffer) until every ready socket has been read, then the batch
+ * writes them all back to back, one write or writev each, so a peer woken by the first write
+ * is mostly still awake for the next; a connection whose pending and queued bytes reach the
  * high watermark writes at once. Envoy counterpart: `Network::ConnectionImpl`, `FilterManagerImpl`.
  */
 import type net from 'node:net';
@@ -35,7 +36,7 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The connections of one dispatcher that wrote during this pass of the event loop. Their
- * sockets stay corked until every ready socket has been read, then all are written together.
+ * bytes wait until every ready socket has been read, then all are written together.
  */
 class WriteBatch {
   private readonly pending: ConnectionImpl[] = [];
@@ -88,8 +89,12 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   private stoppedAt = -1;
   private pendingEndStream = false;
   private failureReason = '';
-  /** Corked until the dispatcher's write batch flushes. */
+  /** Waiting in the dispatcher's write batch with the bytes below. */
   private inBatch = false;
+  /** Bytes written during this pass, not yet given to the socket: one chunk, or more. */
+  private pendingOut: Buffer | null = null;
+  private pendingMore: Buffer[] | null = null;
+  private pendingBytes = 0;
   private readonly writeBatch: WriteBatch;
   private readonly reader: SocketReader | undefined;
 
@@ -169,24 +174,55 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
       if (f.onWrite(data, endStream) === 'StopIteration') return;
     }
     if (data.length > 0) {
-      const socket = this.socket;
-      if (!this.inBatch) {
-        this.inBatch = true;
-        socket.cork();
-        this.writeBatch.add(this);
+      if (this.pendingOut === null) {
+        this.pendingOut = data;
+        if (!this.inBatch) {
+          this.inBatch = true;
+          this.writeBatch.add(this);
+        }
+      } else if (this.pendingMore === null) {
+        this.pendingMore = [data];
+      } else {
+        this.pendingMore.push(data);
       }
-      socket.write(data);
+      this.pendingBytes += data.length;
       // Past the limit the bytes go to the kernel now, and the watermark is checked at once.
-      if (socket.writableLength >= socket.writableHighWaterMark) this.flushBatch();
+      const socket = this.socket;
+      if (this.pendingBytes + socket.writableLength >= socket.writableHighWaterMark) this.writePending();
     }
-    if (endStream) this.socket.end();
+    if (endStream) {
+      this.writePending();
+      this.socket.end();
+    }
   }
 
-  /** Writes what the socket holds for the write batch (and checks the high watermark). */
+  /** The write batch's turn: what this pass wrote goes to the socket. */
   flushBatch(): void {
-    if (!this.inBatch) return;
     this.inBatch = false;
-    this.socket.uncork();
+    this.writePending();
+  }
+
+  /**
+   * Gives the socket the bytes written since the last flush (and checks the high watermark):
+   * one write, or one writev when there are several chunks.
+   */
+  private writePending(): void {
+    const first = this.pendingOut;
+    if (first === null) return;
+    const more = this.pendingMore;
+    this.pendingOut = null;
+    this.pendingMore = null;
+    this.pendingBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (more === null) {
+      socket.write(first);
+    } else {
+      socket.cork();
+      socket.write(first);
+      for (let i = 0; i < more.length; i++) socket.write(more[i]!);
+      socket.uncork();
+    }
     this.checkHighWatermark();
   }
 
@@ -207,6 +243,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   close(type: ConnectionCloseType): void {
     if (this.stateValue !== 'Open') return;
     this.localClose = true;
+    if (type === 'FlushWrite') this.writePending();
     if (type === 'FlushWrite' && this.socket.writableLength > 0) {
       this.stateValue = 'Closing';
       this.socket.end();
@@ -233,7 +270,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   }
 
   bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.pendingBytes;
   }
 
   /** Why the socket failed (an errno code such as ECONNREFUSED), or ''. */
