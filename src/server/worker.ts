@@ -14,19 +14,22 @@ import type { MainToWorker, WorkerInit, WorkerToMain } from '../thread-local/mes
 import type { WorkerChannel } from '../thread-local/thread-local.ts';
 
 /**
- * The young generation of a worker's V8 heap, in MiB (V8 splits it into semi-spaces; 12 gives
- * 4 MiB ones). Every socket read hands JavaScript a fresh ArrayBuffer whose memory lives outside
+ * The young generation of a worker's V8 heap, in MiB (V8 splits it into semi-spaces; 24 gives
+ * 8 MiB ones). Every socket read hands JavaScript a fresh ArrayBuffer whose memory lives outside
  * the heap, and V8 frees a young one at its next scavenge. With V8's default (16 MiB
- * semi-spaces) a worker moving 64 KiB bodies allocates ~64 MiB of that external memory between
- * two scavenges, and V8 answers external memory pressure with a full mark-compact: ~10 a second
- * at 600 MB/s, a third of a CPU. Small semi-spaces scavenge often and cheaply (little survives
- * a request), and the buffers go with each scavenge (with `src/event/read-volume-gc.ts` for the
- * threads that allocate too little JavaScript to scavenge on their own). With the old-generation
- * setting below, 4 MiB semi-spaces are small enough (no mark-compact at 64 KiB or in bulk) and
- * scavenge half as often as 2 MiB ones at 12 B bodies (CPU per request ~6 % lower, alternating
- * runs).
+ * semi-spaces) a worker moving 64 KiB bodies piled up ~64 MiB of that external memory between
+ * two scavenges, and V8 answered external memory pressure with full mark-compacts: ~10 a second
+ * at 600 MB/s, a third of a CPU. Two things keep that away now: reads are copied out of a
+ * shared buffer or handed over from a socket's own (`src/network/socket-reader.ts`), and
+ * `src/event/read-volume-gc.ts` asks for a scavenge after every 32 MiB read. So the semi-spaces
+ * are sized for small requests: a scavenge pauses a worker ~0.55 ms whatever the size (little
+ * survives a request), and 8 MiB semi-spaces take one every ~700-1,000 small requests instead
+ * of every ~365 with 4 MiB ones, so GC costs ~0.8 µs less per request and fewer requests wait
+ * out a pause (`--trace-gc`, wrk -c64, 12 B bodies). At 64 KiB, mark-compacts stayed at 0-4 per
+ * 4 s, as with 4 MiB. Under load the young generation costs up to this much resident memory
+ * per worker.
  */
-const WORKER_YOUNG_GENERATION_MB = 12;
+const WORKER_YOUNG_GENERATION_MB = 24;
 
 /**
  * The old generation V8 lets a worker fill before its first mark-compact, in MiB (V8 starts
