@@ -187,6 +187,11 @@ export class RetryState {
     random: () => number;
   }): RetryState | undefined {
     const { policy, headers, trusted } = fields;
+    if (policy.retryOn.length === 0 && !(trusted && fields.envoyHeaders)) {
+      // Nothing can turn retries on (the usual route): only the retry headers go.
+      if (fields.envoyHeaders) for (const h of RETRY_HEADERS) headers.remove(h);
+      return undefined;
+    }
     let retryOn = parseRetryOn(policy.retryOn);
     let retriesRemaining = policy.numRetries;
     const retriableStatusCodes = [...policy.retriableStatusCodes];

@@ -141,6 +141,11 @@ function httpStats(scope: Scope): ClusterHttpStats {
 }
 
 const HOST_CELLS = HOST_STATS.length;
+/** Each counter's cell within a host's cells (looked up per request: no search by name). */
+const HOST_STAT_CELL = Object.fromEntries(HOST_STATS.map((name, i) => [name, i])) as Record<
+  HostStatName,
+  number
+>;
 
 /** An ORIGINAL_DST host: made on this worker for one destination. */
 interface DynamicHost extends Host {
@@ -222,7 +227,7 @@ export class ThreadLocalCluster {
   hostStat(host: Host, stat: HostStatName, delta: number): void {
     const slot = (host as { statsSlot?: number }).statsSlot;
     if (slot === undefined) return;
-    const index = slot * HOST_CELLS + HOST_STATS.indexOf(stat);
+    const index = slot * HOST_CELLS + HOST_STAT_CELL[stat];
     if (index < this.hostCells.length) Atomics.add(this.hostCells, index, delta >>> 0);
   }
 

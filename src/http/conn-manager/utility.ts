@@ -10,8 +10,8 @@
  * `appendVia` / `isUpgrade`, `HeaderUtility::stripPortFromHost`, `Network::Utility::
  * isInternalAddress` / `isLoopbackAddress`, `InternalAddressConfig`.
  */
-import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { uuid4 } from '../../common/uuid.ts';
 import { HeaderMapImpl } from '../header-map.ts';
 import { equalsIgnoreCase, hasToken } from '../http1/chars.ts';
 import type { HeaderMap } from '../types.ts';
@@ -164,6 +164,50 @@ const EDGE_ONLY_REMOVED_HEADERS = [
   'x-envoy-downstream-service-node',
 ] as const;
 
+/** Hop-by-hop headers a request loses before routing (and `x-envoy-internal`, set only by us). */
+const REQUEST_STRIPPED: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'x-envoy-internal',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+]);
+const REQUEST_STRIPPED_ON_UPGRADE: ReadonlySet<string> = new Set(
+  [...REQUEST_STRIPPED].filter((h) => h !== 'connection' && h !== 'upgrade'),
+);
+/** Hop-by-hop headers a response loses (an upgrade's 101 keeps Connection and Upgrade). */
+const RESPONSE_STRIPPED: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'transfer-encoding',
+  'keep-alive',
+  'proxy-connection',
+]);
+const RESPONSE_STRIPPED_ON_UPGRADE: ReadonlySet<string> = new Set(
+  [...RESPONSE_STRIPPED].filter((h) => h !== 'connection' && h !== 'upgrade'),
+);
+
+/**
+ * Removes every header named in `names` (lower-case): one pass over the codec's map, where a
+ * `remove` per name would scan it once each.
+ */
+function removeHeaders(headers: HeaderMap, names: ReadonlySet<string>): void {
+  if (headers instanceof HeaderMapImpl) {
+    for (let i = headers.size - 1; i >= 0; i--) if (names.has(headers.keyAt(i))) headers.removeAt(i);
+  } else {
+    for (const name of names) headers.remove(name);
+  }
+}
+
+/** How many headers are named `key` (lower-case). */
+function countOf(headers: HeaderMap, key: string): number {
+  if (!(headers instanceof HeaderMapImpl)) return headers.getAll(key).length;
+  let n = 0;
+  for (let i = 0; i < headers.size; i++) if (headers.keyAt(i) === key) n++;
+  return n;
+}
+
 /** True when the map may hold an `x-envoy-*` header (a scan of the codec's map; any other map: true). */
 function hasEnvoyHeaders(headers: HeaderMap): boolean {
   if (!(headers instanceof HeaderMapImpl)) return true;
@@ -199,16 +243,9 @@ export function mutateRequestHeaders(
   internalOnlyHeaders: readonly string[],
 ): MutateRequestResult {
   // Upgrade requests keep their Connection and Upgrade headers: they go upstream verbatim.
-  if (!isUpgrade(headers)) {
-    headers.remove('connection');
-    headers.remove('upgrade');
-  }
-  headers.remove('x-envoy-internal');
-  headers.remove('keep-alive');
-  headers.remove('proxy-connection');
-  headers.remove('transfer-encoding');
+  removeHeaders(headers, isUpgrade(headers) ? REQUEST_STRIPPED_ON_UPGRADE : REQUEST_STRIPPED);
   // A request has one Referer at most.
-  if (headers.getAll('referer').length > 1) headers.remove('referer');
+  if (countOf(headers, 'referer') > 1) headers.remove('referer');
 
   const peer = unmapV4(connection.remoteAddress);
   let remoteAddress: string | null = null;
@@ -275,7 +312,7 @@ export function mutateRequestHeaders(
   if (config.generateRequestId) {
     const forceSet = !config.preserveExternalRequestId && edgeRequest;
     const existing = headers.get('x-request-id');
-    if (forceSet || existing === undefined || existing === '') headers.set('x-request-id', randomUUID());
+    if (forceSet || existing === undefined || existing === '') headers.set('x-request-id', uuid4());
   }
 
   // Without TLS there is no client certificate: only ALWAYS_FORWARD_ONLY keeps the header.
@@ -303,13 +340,10 @@ export function mutateResponseHeaders(
     ) {
       headers.set('content-length', '0');
     }
+    removeHeaders(headers, RESPONSE_STRIPPED_ON_UPGRADE);
   } else {
-    headers.remove('connection');
-    headers.remove('upgrade');
+    removeHeaders(headers, RESPONSE_STRIPPED);
   }
-  headers.remove('transfer-encoding');
-  headers.remove('keep-alive');
-  headers.remove('proxy-connection');
   if (
     requestHeaders !== null &&
     (config.alwaysSetRequestIdInResponse || requestHeaders.has('x-envoy-force-trace'))
