@@ -8,6 +8,9 @@
  *   work is mostly charged to the task that triggers it, so this includes the kernel work the
  *   proxy causes.
  * - Per-CPU busy time from /proc/stat (user + nice + system + irq + softirq; steal is not busy).
+ * - Steal time from /proc/stat: on a virtual machine, time a CPU of ours wanted to run but the
+ *   host ran someone else. It slows every process (Node's more than nginx's: cross-CPU wake-ups
+ *   wait for the host), so a window with much of it is measured again, like one with others' work.
  *   A task's utime + stime includes the softirq work done in its context, which /proc/stat
  *   files under softirq, so "someone else's work" is busy time minus our processes' time
  *   (checked: with only our processes running it stays within a few % of a core).
@@ -51,11 +54,13 @@ export function groupTicks(pgid: number): number {
 export interface CpuSnapshot {
   readonly busy: number[];
   readonly total: number[];
+  readonly steal: number[];
 }
 
 export function cpuSnapshot(): CpuSnapshot {
   const busy: number[] = [];
   const total: number[] = [];
+  const stolen: number[] = [];
   for (const line of fs.readFileSync('/proc/stat', 'latin1').split('\n')) {
     const m = /^cpu(\d+) (.*)$/.exec(line);
     if (m === null) continue;
@@ -64,8 +69,9 @@ export function cpuSnapshot(): CpuSnapshot {
     const b = user + nice + system + irq + softirq;
     busy[Number(m[1])] = b;
     total[Number(m[1])] = b + idle + iowait + steal;
+    stolen[Number(m[1])] = steal;
   }
-  return { busy, total };
+  return { busy, total, steal: stolen };
 }
 
 /** Busy % of each CPU between two snapshots. */
@@ -80,6 +86,13 @@ export function cpuBusyPercent(a: CpuSnapshot, b: CpuSnapshot): number[] {
 export function busyTicks(a: CpuSnapshot, b: CpuSnapshot): number {
   let sum = 0;
   for (let i = 0; i < b.busy.length; i++) sum += (b.busy[i] ?? 0) - (a.busy[i] ?? 0);
+  return sum;
+}
+
+/** Steal ticks of all CPUs together between two snapshots. */
+export function stealTicks(a: CpuSnapshot, b: CpuSnapshot): number {
+  let sum = 0;
+  for (let i = 0; i < b.steal.length; i++) sum += (b.steal[i] ?? 0) - (a.steal[i] ?? 0);
   return sum;
 }
 

@@ -22,6 +22,7 @@ export interface Summary {
   cpuUs: number | null;
   cpuBusy: number[];
   otherCpuPercent: number;
+  stealPercent: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -66,6 +67,7 @@ export function summarize(row: Row): Summary {
       : null,
     cpuBusy: Array.from({ length: cores }, (_, i) => m((x) => x.cpuBusyPercent[i] ?? 0)),
     otherCpuPercent: m((x) => x.otherCpuPercent),
+    stealPercent: m((x) => x.stealPercent ?? 0),
   };
 }
 
@@ -144,6 +146,7 @@ function throughputTable(result: RunResult, section: 'l7' | 'l4', body: Body): s
     'CPU/req × nginx',
     ...cpuHeads(result),
     'other CPU %',
+    'steal %',
   ];
   const out = [`| ${head.join(' | ')} |`, `|---|---|${'---:|'.repeat(head.length - 2)}`];
   if (l4) {
@@ -175,6 +178,7 @@ function throughputTable(result: RunResult, section: 'l7' | 'l4', body: Body): s
         x2(ratioOf(row, ref.nginx, cpu)),
         ...s.cpuBusy.slice(0, 2).map((v) => v.toFixed(0)),
         other(s.otherCpuPercent),
+        other(s.stealPercent),
       ].join(' | ')} |`,
     );
   }
@@ -252,6 +256,7 @@ function bulkTable(result: RunResult): string[] {
     'CPU/MiB × nginx',
     ...cpuHeads(result),
     'other CPU %',
+    'steal %',
   ];
   const out = [`| ${head.join(' | ')} |`, `|---|---|${'---:|'.repeat(head.length - 2)}`];
   for (const row of rows) {
@@ -276,6 +281,7 @@ function bulkTable(result: RunResult): string[] {
         x2(ratioOf(row, ref.nginx, (x) => x.cpuUs)),
         ...s.cpuBusy.slice(0, 2).map((v) => v.toFixed(0)),
         other(s.otherCpuPercent),
+        other(s.stealPercent),
       ].join(' | ')} |`,
     );
   }
@@ -353,14 +359,14 @@ export function keyRatios(result: RunResult): string[] {
   return out;
 }
 
-/** Windows during which others' work used more than 20 % of a core. */
+/** Windows during which others' work used, or the host stole, more than 20 % of a core. */
 export function disturbedWindows(result: RunResult): { disturbed: number; total: number } {
   let disturbed = 0;
   let total = 0;
   for (const row of result.rows) {
     for (const w of row.windows) {
       total++;
-      if (w.otherCpuPercent > 20) disturbed++;
+      if (w.otherCpuPercent > 20 || (w.stealPercent ?? 0) > 20) disturbed++;
     }
   }
   return { disturbed, total };
@@ -374,8 +380,8 @@ export function renderTables(result: RunResult): string {
   if (disturbed > 0.1 * total) {
     out.push(
       `> **Warning: the machine was busy with others' work.** In ${disturbed} of ${total} measured windows, ` +
-        'processes that were not part of the benchmark used more than 20 % of a core (see "other CPU %" and the ' +
-        'notes). Figures from this run, ratios included, are not reliable: run it again on a quiet machine.',
+        'processes that were not part of the benchmark used, or the host stole, more than 20 % of a core (see ' +
+        '"other CPU %", "steal %" and the notes). Figures from this run, ratios included, are not reliable: run it again on a quiet machine.',
       '',
     );
   }
@@ -466,7 +472,10 @@ export function renderReport(result: RunResult): string {
       '"other CPU %" is busy CPU that was none of ours (flagged (!) above 10 % of a core): before each ' +
       `measurement the harness waits up to ${p.quietMaxMs / 1000} s for the machine to be quiet, and a window during ` +
       `which others used more than 20 % of a core is measured again (at most ${p.maxRetries} times; ` +
-      `all this waiting and re-measuring is bounded to ${p.patienceMs / 1000} s per run).`,
+      `all this waiting and re-measuring is bounded to ${p.patienceMs / 1000} s per run). ` +
+      '"steal %" (on a virtual machine) is time the host gave our CPUs to someone else, all CPUs ' +
+      'together, % of one core (flagged (!) above 10); a window with more than 20 is measured again too. It ' +
+      'slows Node processes more than nginx or HAProxy.',
     '- Ratios are within this run: "× direct" against the direct row of the same body, "× nginx" against nginx ' +
       '(nginx stream for L4 rows), "CPU/req × nginx" is the proxy CPU per request divided by nginx\'s.',
     '- Configs: nginx 1 worker, `proxy_http_version 1.1`, upstream `keepalive 256`, default buffers; nginx stream 1 worker; ' +

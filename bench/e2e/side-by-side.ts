@@ -23,7 +23,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { busyTicks, CLOCK_TICKS, cpuBusyPercent, cpuSnapshot, groupTicks, waitQuiet } from './accounting.ts';
+import {
+  busyTicks,
+  CLOCK_TICKS,
+  cpuBusyPercent,
+  cpuSnapshot,
+  groupTicks,
+  stealTicks,
+  waitQuiet,
+} from './accounting.ts';
 import {
   type Contender,
   checkTarget,
@@ -118,6 +126,8 @@ const DIRECT: Contender = {
 
 /** A window during which others' work used more than this % of a core is measured again. */
 const OTHER_RETRY_PERCENT = 20;
+/** A window during which the host stole more than this % of a core from us is measured again. */
+const STEAL_RETRY_PERCENT = 20;
 
 const t0 = Date.now();
 function log(line: string): void {
@@ -459,25 +469,25 @@ class Measurement {
   }
 
   /**
-   * True when others' work took more than OTHER_RETRY_PERCENT of a core during window `w` and
-   * it may still be measured again (at most `maxRetries` times, within the run's patience):
-   * the caller then discards it and measures again, after waiting for quiet.
+   * True when others' work took more than OTHER_RETRY_PERCENT of a core during window `w`, or
+   * the host stole more than STEAL_RETRY_PERCENT, and it may still be measured again (at most
+   * `maxRetries` times, within the run's patience): the caller then discards it and measures
+   * again, after waiting for quiet.
    */
   private async disturbed(row: Row, w: Window, retries: number): Promise<boolean> {
-    if (w.otherCpuPercent <= OTHER_RETRY_PERCENT) return false;
+    const steal = w.stealPercent ?? 0;
+    if (w.otherCpuPercent <= OTHER_RETRY_PERCENT && steal <= STEAL_RETRY_PERCENT) return false;
+    const why =
+      w.otherCpuPercent > OTHER_RETRY_PERCENT
+        ? `others' work used ${Math.round(w.otherCpuPercent)} % of a core`
+        : `the host stole ${Math.round(steal)} % of a core`;
     const spent = this.patienceSpentMs + w.wallSeconds * 1000;
     if (retries >= this.params.maxRetries || spent > this.params.patienceMs) {
-      this.note(
-        `${row.section} ${row.body} ${row.id}: others' work used ${Math.round(w.otherCpuPercent)} % of a core ` +
-          'during a window; kept it (no retry left)',
-      );
+      this.note(`${row.section} ${row.body} ${row.id}: ${why} during a window; kept it (no retry left)`);
       return false;
     }
     this.patienceSpentMs = spent;
-    this.note(
-      `${row.section} ${row.body} ${row.id}: a window was measured again (others' work used ` +
-        `${Math.round(w.otherCpuPercent)} % of a core during it)`,
-    );
+    this.note(`${row.section} ${row.body} ${row.id}: a window was measured again (${why} during it)`);
     await this.quiet(row);
     return true;
   }
@@ -521,6 +531,7 @@ class Measurement {
       loadCpuSeconds,
       cpuBusyPercent: cpuBusyPercent(before.cpus, after.cpus),
       otherCpuPercent: (100 * (all - (proxyCpu ?? 0) - backendCpu - loadCpuSeconds)) / wall,
+      stealPercent: (100 * stealTicks(before.cpus, after.cpus)) / CLOCK_TICKS / wall,
     };
   }
 }

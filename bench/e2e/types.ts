@@ -26,6 +26,8 @@ export interface Window {
   cpuBusyPercent: number[];
   /** Busy CPU that was none of ours (proxy, backend, load generator), % of one core. */
   otherCpuPercent: number;
+  /** Steal time of all CPUs (the host ran someone else), % of one core; absent in older reports. */
+  stealPercent?: number;
   /** wrk: requests completed in the window. */
   requests?: number;
   /** wrk's own duration (s): requests / seconds is req/s. */
