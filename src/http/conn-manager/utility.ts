@@ -164,29 +164,18 @@ const EDGE_ONLY_REMOVED_HEADERS = [
   'x-envoy-downstream-service-node',
 ] as const;
 
-/** Hop-by-hop headers a request loses before routing (and `x-envoy-internal`, set only by us). */
+/** The other hop-by-hop headers; Connection and Upgrade are stripped unless the message upgrades. */
+const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'transfer-encoding'];
+/** What a request loses before routing (and `x-envoy-internal`, which only we set). */
+const REQUEST_STRIPPED_ON_UPGRADE: ReadonlySet<string> = new Set(['x-envoy-internal', ...HOP_BY_HOP]);
 const REQUEST_STRIPPED: ReadonlySet<string> = new Set([
   'connection',
   'upgrade',
-  'x-envoy-internal',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
+  ...REQUEST_STRIPPED_ON_UPGRADE,
 ]);
-const REQUEST_STRIPPED_ON_UPGRADE: ReadonlySet<string> = new Set(
-  [...REQUEST_STRIPPED].filter((h) => h !== 'connection' && h !== 'upgrade'),
-);
-/** Hop-by-hop headers a response loses (an upgrade's 101 keeps Connection and Upgrade). */
-const RESPONSE_STRIPPED: ReadonlySet<string> = new Set([
-  'connection',
-  'upgrade',
-  'transfer-encoding',
-  'keep-alive',
-  'proxy-connection',
-]);
-const RESPONSE_STRIPPED_ON_UPGRADE: ReadonlySet<string> = new Set(
-  [...RESPONSE_STRIPPED].filter((h) => h !== 'connection' && h !== 'upgrade'),
-);
+/** What a response loses (an upgrade's 101 keeps Connection and Upgrade). */
+const RESPONSE_STRIPPED_ON_UPGRADE: ReadonlySet<string> = new Set(HOP_BY_HOP);
+const RESPONSE_STRIPPED: ReadonlySet<string> = new Set(['connection', 'upgrade', ...HOP_BY_HOP]);
 
 /**
  * Removes every header named in `names` (lower-case): one pass over the codec's map, where a
