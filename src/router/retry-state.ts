@@ -186,40 +186,33 @@ export class RetryState {
     callbacks: RetryCallbacks;
     random: () => number;
   }): RetryState | undefined {
-    const { policy, headers, trusted } = fields;
-    if (policy.retryOn.length === 0 && !(trusted && fields.envoyHeaders)) {
-      // Nothing can turn retries on (the usual route): only the retry headers go.
-      if (fields.envoyHeaders) for (const h of RETRY_HEADERS) headers.remove(h);
-      return undefined;
-    }
-    let retryOn = parseRetryOn(policy.retryOn);
-    let retriesRemaining = policy.numRetries;
-    const retriableStatusCodes = [...policy.retriableStatusCodes];
-    const retriableHeaderNames: string[] = [];
-    let headerRetryOn: string | undefined;
-    let maxRetries: string | undefined;
-    if (trusted && fields.envoyHeaders) {
-      headerRetryOn = headers.get('x-envoy-retry-on');
-      maxRetries = headers.get('x-envoy-max-retries');
-      const codes = headers.get('x-envoy-retriable-status-codes');
-      if (codes !== undefined) {
-        for (const c of codes.split(',')) {
-          const n = parseUint(c);
-          if (n !== undefined) retriableStatusCodes.push(n);
-        }
-      }
-      const names = headers.get('x-envoy-retriable-header-names');
-      if (names !== undefined) {
-        for (const n of names.split(',')) {
-          const name = n.trim().toLowerCase();
-          if (name !== '') retriableHeaderNames.push(name);
-        }
-      }
-    }
+    const { policy, headers } = fields;
+    const readHeaders = fields.trusted && fields.envoyHeaders;
+    const headerRetryOn = readHeaders ? headers.get('x-envoy-retry-on') : undefined;
+    const maxRetries = readHeaders ? headers.get('x-envoy-max-retries') : undefined;
+    const codes = readHeaders ? headers.get('x-envoy-retriable-status-codes') : undefined;
+    const names = readHeaders ? headers.get('x-envoy-retriable-header-names') : undefined;
     // Consumed here so they never reach the upstream (Envoy removes them whoever sent them).
     if (fields.envoyHeaders) for (const h of RETRY_HEADERS) headers.remove(h);
+    let retryOn = parseRetryOn(policy.retryOn);
     if (headerRetryOn !== undefined) retryOn |= parseRetryOn(headerRetryOn);
+    // Nothing turns retries on (the usual route): no state is built.
     if (retryOn === 0) return undefined;
+    let retriesRemaining = policy.numRetries;
+    const retriableStatusCodes = [...policy.retriableStatusCodes];
+    if (codes !== undefined) {
+      for (const c of codes.split(',')) {
+        const n = parseUint(c);
+        if (n !== undefined) retriableStatusCodes.push(n);
+      }
+    }
+    const retriableHeaderNames: string[] = [];
+    if (names !== undefined) {
+      for (const n of names.split(',')) {
+        const name = n.trim().toLowerCase();
+        if (name !== '') retriableHeaderNames.push(name);
+      }
+    }
     if (policy.retriableRequestHeaders.length > 0) {
       // The route retries only requests matching one of these.
       let match = false;
