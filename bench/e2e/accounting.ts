@@ -8,12 +8,12 @@
  *   work is mostly charged to the task that triggers it, so this includes the kernel work the
  *   proxy causes.
  * - Per-CPU busy time from /proc/stat (user + nice + system + irq + softirq; steal is not busy).
- * - Steal time from /proc/stat: on a virtual machine, time a CPU of ours wanted to run but the
- *   host ran someone else. It slows every process (Node's more than nginx's: cross-CPU wake-ups
- *   wait for the host), so a window with much of it is measured again, like one with others' work.
  *   A task's utime + stime includes the softirq work done in its context, which /proc/stat
  *   files under softirq, so "someone else's work" is busy time minus our processes' time
  *   (checked: with only our processes running it stays within a few % of a core).
+ * - Steal time from /proc/stat: on a virtual machine, time a CPU of ours wanted to run but the
+ *   host ran someone else. It slows every process (Node's more than nginx's: cross-CPU wake-ups
+ *   wait for the host), so a window with much of it is measured again, like one with others' work.
  * - A quiet check: before measuring, wait until the whole machine is nearly idle, because a
  *   shared box may be running someone else's work.
  */

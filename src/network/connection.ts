@@ -243,14 +243,16 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   close(type: ConnectionCloseType): void {
     if (this.stateValue !== 'Open') return;
     this.localClose = true;
-    if (type === 'FlushWrite') this.writePending();
-    if (type === 'FlushWrite' && this.socket.writableLength > 0) {
-      this.stateValue = 'Closing';
-      this.socket.end();
-      this.socket.once('finish', () => this.socket.destroy());
-    } else {
-      this.socket.destroy();
+    if (type === 'FlushWrite') {
+      this.writePending();
+      if (this.socket.writableLength > 0) {
+        this.stateValue = 'Closing';
+        this.socket.end();
+        this.socket.once('finish', () => this.socket.destroy());
+        return;
+      }
     }
+    this.socket.destroy();
   }
 
   readDisable(disable: boolean): void {
