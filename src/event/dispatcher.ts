@@ -22,6 +22,7 @@
  * A callback that throws propagates out of `run()` (a bug crashes loudly); what it left
  * queued stays queued and runs on the next turn.
  */
+import { clearArray } from '../common/array.ts';
 import { type HeapEntry, TimerHeap } from './timer-heap.ts';
 import type {
   DeferredDeletable,
@@ -308,7 +309,7 @@ class DispatcherCore implements SchedulerHost {
     } finally {
       this.runningBatch = null;
       if (i < batch.length) this.requeueUnrun(batch, i);
-      batch.length = 0;
+      clearArray(batch);
       this.spareQueue = batch;
     }
   }
@@ -383,7 +384,7 @@ class DispatcherCore implements SchedulerHost {
         e.cb();
       }
     }
-    q.length = 0;
+    clearArray(q);
     this.currentHead = 0;
   }
 
@@ -394,7 +395,7 @@ class DispatcherCore implements SchedulerHost {
       this.deleteHead++;
       obj.destroy();
     }
-    list.length = 0;
+    clearArray(list);
     this.deleteHead = 0;
   }
 

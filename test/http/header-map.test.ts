@@ -112,4 +112,16 @@ describe('HeaderMapImpl', () => {
     assert.equal(lowerCaseKey(key), key);
     assert.equal(lowerCaseKey('MiXeD'), 'mixed');
   });
+
+  test('lowerCaseKey folds the same after it has seen more lower-case names than it remembers', () => {
+    // Past the bound of known names (wire names can be anything), lookups still fold right.
+    for (let i = 0; i < 3000; i++) assert.equal(lowerCaseKey(`x-name-${i}`), `x-name-${i}`);
+    for (let i = 0; i < 3000; i += 97) assert.equal(lowerCaseKey(`X-Name-${i}`), `x-name-${i}`);
+    const map = new HeaderMapImpl();
+    map.add('X-Name-2999', 'late');
+    map.add('x-name-5', 'early');
+    assert.equal(map.get('X-NAME-2999'), 'late');
+    assert.equal(map.get('x-name-5'), 'early');
+    assert.equal(map.has('X-Name-3001'), false);
+  });
 });

@@ -32,6 +32,7 @@
  * Envoy counterpart: `source/common/http/http1/balsa_parser.cc` with the checks of
  * `codec_impl.cc` (`onHeadersCompleteImpl`, `handlePath`, `checkProtocolVersion`).
  */
+import { clearArray } from '../../common/array.ts';
 import { HeaderMapImpl, lowerCaseKey } from '../header-map.ts';
 import {
   AUTHORITY,
@@ -383,7 +384,7 @@ export class Http1Parser {
     this.clCount = 0;
     this.teCount = 0;
     this.teIsChunked = false;
-    this.teValues.length = 0;
+    clearArray(this.teValues);
     this.hostCount = 0;
     this.hostValue = '';
     this.hostRaw = undefined;
