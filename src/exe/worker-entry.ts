@@ -44,12 +44,14 @@ await initHashing();
 const send = (message: WorkerToMain): void => port.postMessage(message);
 const dispatcher = new DispatcherImpl(name, realBackend());
 const stats = new ThreadStats((update) => send({ type: 'stats', update }));
-dispatcher.setStats({
-  recordLoopDurationUs: recordInto(
-    stats.histogram(`server.${name}.dispatcher.loop_duration_us`, 'Microseconds'),
-  ),
-  recordPollDelayUs: recordInto(stats.histogram(`server.${name}.dispatcher.poll_delay_us`, 'Microseconds')),
-});
+if (init.dispatcherStats) {
+  dispatcher.setStats({
+    recordLoopDurationUs: recordInto(
+      stats.histogram(`server.${name}.dispatcher.loop_duration_us`, 'Microseconds'),
+    ),
+    recordPollDelayUs: recordInto(stats.histogram(`server.${name}.dispatcher.poll_delay_us`, 'Microseconds')),
+  });
+}
 const logs = configureLogging(init.log, {
   threadName: name,
   now: () => dispatcher.systemTime(),

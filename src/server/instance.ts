@@ -46,7 +46,14 @@ import type { LogContext, Logger } from '../common/logger.ts';
 import type { LoadedConfig } from '../config/bootstrap.ts';
 import { durationMs } from '../config/durations.ts';
 import { formatPath, type PathStep } from '../config/errors.ts';
-import { at, messageField, messageList, numberField, stringField } from '../config/proto-fields.ts';
+import {
+  at,
+  boolField,
+  messageField,
+  messageList,
+  numberField,
+  stringField,
+} from '../config/proto-fields.ts';
 import type { ProtoMessage } from '../config/types.ts';
 import { DispatcherImpl, realBackend } from '../event/dispatcher.ts';
 import type { Timer } from '../event/types.ts';
@@ -173,14 +180,16 @@ export class Instance implements ServerInfoSource {
     this.startMs = this.dispatcher.timeSource.monotonicNow();
     this.loadedAtMs = this.dispatcher.timeSource.systemNow();
     this.stats = new ThreadStats((update) => this.store.attach('main_thread', update), { immediate: true });
-    this.dispatcher.setStats({
-      recordLoopDurationUs: recordInto(
-        this.stats.histogram('server.main_thread.dispatcher.loop_duration_us', 'Microseconds'),
-      ),
-      recordPollDelayUs: recordInto(
-        this.stats.histogram('server.main_thread.dispatcher.poll_delay_us', 'Microseconds'),
-      ),
-    });
+    if (this.dispatcherStatsEnabled()) {
+      this.dispatcher.setStats({
+        recordLoopDurationUs: recordInto(
+          this.stats.histogram('server.main_thread.dispatcher.loop_duration_us', 'Microseconds'),
+        ),
+        recordPollDelayUs: recordInto(
+          this.stats.histogram('server.main_thread.dispatcher.poll_delay_us', 'Microseconds'),
+        ),
+      });
+    }
     const server = this.stats.scope('server.');
     this.gauges = {
       live: server.gauge('live', 'NeverImport'),
@@ -484,6 +493,11 @@ export class Instance implements ServerInfoSource {
     return entries.map((e) => manager.create(e));
   }
 
+  /** Envoy's `enable_dispatcher_stats` (default off): the loop-duration and poll-delay histograms. */
+  private dispatcherStatsEnabled(): boolean {
+    return boolField(this.bootstrap, 'enable_dispatcher_stats');
+  }
+
   private createWorkers(): WatchedThread[] {
     const configs = watchdogConfigs(this.bootstrap);
     const watched: WatchedThread[] = [{ name: 'main_thread', config: configs.main }];
@@ -510,6 +524,7 @@ export class Instance implements ServerInfoSource {
           heartbeatIndex: i + 1,
           acceptedSockets: this.acceptedSockets,
           touchIntervalMs: interval,
+          dispatcherStats: this.dispatcherStatsEnabled(),
           testStallMs: testStallFor(i, this.deps.env['LEGATE_TEST_STALL_WORKER']),
           testCrash: this.deps.env['LEGATE_TEST_CRASH_WORKER'] === String(i),
         },

@@ -68,6 +68,11 @@ export interface WorkerInit {
   readonly acceptedSockets: SharedArrayBuffer;
   /** How often the dispatcher touches its heartbeat, ms. */
   readonly touchIntervalMs: number;
+  /**
+   * The bootstrap's `enable_dispatcher_stats`: record `loop_duration_us` and `poll_delay_us`
+   * (off by default, as in Envoy: a clock read and a histogram sample per batch).
+   */
+  readonly dispatcherStats: boolean;
   /** Test-only fault: stall this worker's loop once, for this many ms (LEGATE_TEST_STALL_WORKER). */
   readonly testStallMs: number;
   /** Test-only fault: throw from this worker's loop once it listens (LEGATE_TEST_CRASH_WORKER). */

@@ -35,12 +35,16 @@ function upstream(): ReturnType<typeof httpUpstream> {
   });
 }
 
-/** An HTTP listener routing everything to cluster `backend`: the upstream, plus a host EDS marks unhealthy. */
-function config(port: number, upstreamPort: number, deadPort: number): string {
-  return httpProxyConfig(port, upstreamPort, {
+/**
+ * An HTTP listener routing everything to cluster `backend`: the upstream, plus a host EDS marks
+ * unhealthy; with the dispatcher stats (`enable_dispatcher_stats`) unless told otherwise.
+ */
+function config(port: number, upstreamPort: number, deadPort: number, dispatcherStats = true): string {
+  const proxy = httpProxyConfig(port, upstreamPort, {
     extraEndpoints: `        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${deadPort} } } }
           health_status: UNHEALTHY`,
   });
+  return `enable_dispatcher_stats: ${dispatcherStats}\n${proxy}`;
 }
 
 /** Keeps `clients` keep-alive request loops running through the proxy until `stop()`. */
@@ -234,6 +238,33 @@ test('dashboard: Chromium draws request rates by class, latency, host health and
     assert.deepEqual(errors, []);
   } finally {
     await traffic?.stop();
+    await browser.close();
+    await legate?.stop();
+    await up.close();
+  }
+});
+
+test('dashboard: without enable_dispatcher_stats the loop-duration card says how to turn them on', {
+  skip:
+    CHROMIUM === undefined ? 'chromium is not installed (Debian package `chromium`; CI installs it)' : false,
+  timeout: 60_000,
+}, async () => {
+  const up = await upstream();
+  let legate: Legate | undefined;
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  try {
+    legate = await startLegate(config(await freePort(), up.port, await freePort(), false), [
+      '--concurrency',
+      '1',
+    ]);
+    const page = await browser.newPage();
+    await page.goto(`${legate.admin}/dashboard`);
+    await waitForPolls(page, 2);
+    const summary = await page.textContent('[data-card="workers:loop"] .summary');
+    assert.match(summary ?? '', /enable_dispatcher_stats: true/);
+    const watchdog = await page.textContent('[data-card="workers:watchdog"] .summary');
+    assert.match(watchdog ?? '', /misses since start/);
+  } finally {
     await browser.close();
     await legate?.stop();
     await up.close();

@@ -36,9 +36,9 @@ function upstream(): ReturnType<typeof httpUpstream> {
   });
 }
 
-/** The HTTP proxy plus a tcp_proxy listener (`tcp_stats`) to the same cluster. */
+/** The HTTP proxy plus a tcp_proxy listener (`tcp_stats`) to the same cluster, with dispatcher stats. */
 function proxyConfig(httpPort: number, tcpPort: number, upstreamPort: number): string {
-  return httpProxyConfig(httpPort, upstreamPort, {
+  return `enable_dispatcher_stats: true\n${httpProxyConfig(httpPort, upstreamPort, {
     listeners: `  - name: tcp
     address: { socket_address: { address: 127.0.0.1, port_value: ${tcpPort} } }
     filter_chains:
@@ -48,7 +48,7 @@ function proxyConfig(httpPort: number, tcpPort: number, upstreamPort: number): s
           "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
           stat_prefix: tcp_stats
           cluster: backend`,
-  });
+  })}`;
 }
 
 function get(port: number, path: string): Promise<number> {

@@ -147,6 +147,19 @@ test('a worker that throws fails the whole server loudly with the cause (exit 1)
   }
 });
 
+test('without enable_dispatcher_stats (Envoy’s default) no thread records dispatcher stats', async () => {
+  const port = await freePort();
+  const legate = await startLegate(echoConfig(port), ['--concurrency', '1']);
+  try {
+    const text = await fetch(`${legate.admin}/stats?filter=dispatcher`).then((r) => r.text());
+    assert.equal(text, '');
+    const all = await fetch(`${legate.admin}/stats`).then((r) => r.text());
+    assert.match(all, /^server\.live: 1$/m);
+  } finally {
+    await legate.stop();
+  }
+});
+
 test('a listener port taken by another process fails start-up with the bind error (exit 1)', async () => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0 }, () => r()));
@@ -182,12 +195,10 @@ test('--mode init_only initializes and exits 0 without serving', async () => {
 
 test('admin: /ready, /server_info, /stats (text, filter, json) in Envoy formats; /quitquitquit is POST only', async () => {
   const port = await freePort();
-  const legate = await startLegate(echoConfig(port, 'node: { id: n1, cluster: c1 }\n'), [
-    '--concurrency',
-    '1',
-    '--service-zone',
-    'z1',
-  ]);
+  const legate = await startLegate(
+    echoConfig(port, 'node: { id: n1, cluster: c1 }\nenable_dispatcher_stats: true\n'),
+    ['--concurrency', '1', '--service-zone', 'z1'],
+  );
   try {
     const { admin } = legate;
     const ready = await fetch(`${admin}/ready`);
@@ -209,7 +220,13 @@ test('admin: /ready, /server_info, /stats (text, filter, json) in Envoy formats;
     assert.match(text, /^server\.live: 1$/m);
     assert.match(text, /^server\.concurrency: 1$/m);
     assert.match(text, /^listener_manager\.workers_started: 1$/m);
-    assert.match(text, /^server\.main_thread\.dispatcher\.loop_duration_us: (P0\(\S+,\S+\) ?){1}/m);
+    // enable_dispatcher_stats: every thread's loop duration and poll delay.
+    assert.match(text, /^server\.main_thread\.dispatcher\.loop_duration_us: P0\(/m);
+    for (const thread of ['main_thread', 'worker_0']) {
+      for (const stat of ['loop_duration_us', 'poll_delay_us']) {
+        assert.match(text, new RegExp(`^server\\.${thread}\\.dispatcher\\.${stat}: `, 'm'));
+      }
+    }
     const filtered = await fetch(`${admin}/stats?filter=^server\\.state$`).then((r) => r.text());
     assert.equal(filtered, 'server.state: 0\n');
     const asJson = (await fetch(`${admin}/stats?format=json&filter=listener_manager`).then((r) =>

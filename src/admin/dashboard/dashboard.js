@@ -372,6 +372,11 @@
         now,
       );
       const loopCard = card('workers', 'workers:loop', 'Event loop duration');
+      // Recorded only with the bootstrap's enable_dispatcher_stats, off by default as in Envoy.
+      const loopStats = threads.some((t) => quantiles.has(`server.${t}.dispatcher.loop_duration_us`));
+      loopCard.summary.textContent = loopStats
+        ? ''
+        : 'Off: set enable_dispatcher_stats: true in the bootstrap.';
       draw(
         chart(loopCard, 'workers:loop', 'p99 per thread, since the last stats flush', 'µs'),
         threads.map((t, i) => ({
