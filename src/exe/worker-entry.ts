@@ -21,6 +21,7 @@ import { ConnectionHandler } from '../network/connection-handler.ts';
 import type { ListenerData } from '../network/listener-config.ts';
 import { ThreadLocalRuntime } from '../runtime/thread-local-runtime.ts';
 import type { RuntimeSnapshotData } from '../runtime/types.ts';
+import { dispatcherStats } from '../server/dispatcher-stats.ts';
 import type { NetworkFilterContext } from '../server/filter-context.ts';
 import { startHeartbeat, testCrash, testStall } from '../server/guard-dog.ts';
 import { ThreadStats } from '../stats/thread-stats.ts';
@@ -44,14 +45,7 @@ await initHashing();
 const send = (message: WorkerToMain): void => port.postMessage(message);
 const dispatcher = new DispatcherImpl(name, realBackend());
 const stats = new ThreadStats((update) => send({ type: 'stats', update }));
-if (init.dispatcherStats) {
-  dispatcher.setStats({
-    recordLoopDurationUs: recordInto(
-      stats.histogram(`server.${name}.dispatcher.loop_duration_us`, 'Microseconds'),
-    ),
-    recordPollDelayUs: recordInto(stats.histogram(`server.${name}.dispatcher.poll_delay_us`, 'Microseconds')),
-  });
-}
+if (init.dispatcherStats) dispatcher.setStats(dispatcherStats(stats, name));
 const logs = configureLogging(init.log, {
   threadName: name,
   now: () => dispatcher.systemTime(),
@@ -115,10 +109,6 @@ function drainClose(): boolean {
   if (drainSequence.strategy === 'immediate' || drainSequence.drainTimeMs === 0) return true;
   const elapsed = dispatcher.approximateMonotonicTime() - drainSequence.startMs;
   return elapsed >= drainSequence.drainTimeMs || elapsed > Math.random() * drainSequence.drainTimeMs;
-}
-
-function recordInto(h: { recordValue(v: number): void }): (v: number) => void {
-  return (v) => h.recordValue(v);
 }
 
 function handle(message: MainToWorker): void {

@@ -71,6 +71,7 @@ import { createClusterDiscovery } from '../upstream/discovery/factory.ts';
 import { serverDnsResolverSettings } from '../upstream/discovery/resolver.ts';
 import { StaticDiscovery } from '../upstream/discovery/static.ts';
 import type { HostData } from '../upstream/types.ts';
+import { dispatcherStats } from './dispatcher-stats.ts';
 import {
   startGuardDogThread,
   startHeartbeat,
@@ -180,16 +181,7 @@ export class Instance implements ServerInfoSource {
     this.startMs = this.dispatcher.timeSource.monotonicNow();
     this.loadedAtMs = this.dispatcher.timeSource.systemNow();
     this.stats = new ThreadStats((update) => this.store.attach('main_thread', update), { immediate: true });
-    if (this.dispatcherStatsEnabled()) {
-      this.dispatcher.setStats({
-        recordLoopDurationUs: recordInto(
-          this.stats.histogram('server.main_thread.dispatcher.loop_duration_us', 'Microseconds'),
-        ),
-        recordPollDelayUs: recordInto(
-          this.stats.histogram('server.main_thread.dispatcher.poll_delay_us', 'Microseconds'),
-        ),
-      });
-    }
+    if (this.dispatcherStatsEnabled()) this.dispatcher.setStats(dispatcherStats(this.stats, 'main_thread'));
     const server = this.stats.scope('server.');
     this.gauges = {
       live: server.gauge('live', 'NeverImport'),
@@ -777,10 +769,6 @@ function isLoopback(host: string): boolean {
   const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
   if (net.isIPv4(v4)) return v4.startsWith('127.');
   return host === '::1';
-}
-
-function recordInto(h: { recordValue(v: number): void }): (v: number) => void {
-  return (v) => h.recordValue(v);
 }
 
 /** `1.2.3` -> 10203: a number for the `server.version` gauge. */
