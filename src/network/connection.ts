@@ -97,6 +97,8 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
   private pendingBytes = 0;
   private readonly writeBatch: WriteBatch;
   private readonly reader: SocketReader | undefined;
+  /** The chunk being handed to the read filters, during `onSocketData` only. */
+  private readChunk: Buffer = EMPTY;
 
   /**
    * @param reader the `onread` reader the socket was built with (`SocketReader`); without one the
@@ -298,8 +300,17 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
 
   // Socket events, bound once per connection (no closure per chunk).
   private readonly onSocketData = (chunk: Buffer): void => {
-    this.dispatcher.updateApproximateMonotonicTime();
     noteBytesRead(chunk.length);
+    this.readChunk = chunk;
+    // One dispatcher batch per read, as Envoy's file event is: what the filters queue during it
+    // (deferred deletes, current-iteration callbacks) runs before the callback returns, with no
+    // microtask to schedule.
+    this.dispatcher.run(this.deliverRead);
+  };
+
+  private readonly deliverRead = (): void => {
+    const chunk = this.readChunk;
+    this.readChunk = EMPTY;
     this.passToReadFilters(chunk, false, 0);
   };
 

@@ -41,14 +41,26 @@ const WORKER_YOUNG_GENERATION_MB = 24;
  */
 const WORKER_INITIAL_OLD_GENERATION_MB = 64;
 
+/**
+ * TurboFan's inlining budgets, in bytecode bytes: for one callee (V8's default 460) and for
+ * all that one optimized function takes in (920). A request crosses many small layers on its
+ * way through (socket reader, codec, connection manager, filter manager, router, pool, codec
+ * again), each a method call; with V8's budgets most stay calls. With these the hot paths
+ * inline deeper: ~5% less CPU per small proxied request in side-by-side windows (the same
+ * build with and without, `wrk -c64`, one worker). Process-wide, set before the first worker
+ * starts; the main thread's later compilations use them too.
+ */
+const INLINING_FLAGS = '--max-inlined-bytecode-size=1500 --max-inlined-bytecode-size-cumulative=6000';
+
 let workerHeapsConfigured = false;
 
-/** V8 settings the workers need, applied once before the first one starts. */
+/** V8 settings the workers need (heap sizes, gc(), inlining), applied once before the first one starts. */
 function configureWorkerHeaps(): void {
   if (workerHeapsConfigured) return;
   workerHeapsConfigured = true;
   exposeGcToWorkers();
   v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_GENERATION_MB}`);
+  for (const flag of INLINING_FLAGS.split(' ')) v8.setFlagsFromString(flag);
 }
 
 export interface WorkerEvents {

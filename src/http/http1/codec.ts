@@ -71,6 +71,17 @@ const CRLF = '\r\n';
 /** Body bytes up to this size are copied into one write with the framing around them. */
 const COALESCE_MAX = 16 * 1024;
 
+/**
+ * Latin-1 `text` as a Buffer of its length. `Buffer.from(text, 'latin1')` reserves pool room
+ * for UTF-8 (up to four bytes a character) and cuts a second view once written: about 1.5x the
+ * time for a request head (and more for a head still made of concatenated pieces).
+ */
+function latin1Bytes(text: string): Buffer {
+  const out = Buffer.allocUnsafe(text.length);
+  out.write(text, 0, 'latin1');
+  return out;
+}
+
 /** Methods whose request carries no body: no `content-length: 0` is added for them (Envoy's list). */
 function bodilessMethod(method: string): boolean {
   return (
@@ -228,7 +239,7 @@ abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCall
       this.connection.write(out, false);
     } else {
       // A large chunk is not copied: the connection's write batch sends head and chunk in one writev.
-      if (head.length > 0) this.connection.write(Buffer.from(head, 'latin1'), false);
+      if (head.length > 0) this.connection.write(latin1Bytes(head), false);
       this.connection.write(data, false);
       this.held = tail;
     }
@@ -240,7 +251,7 @@ abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCall
     if (this.held.length === 0) return;
     const text = this.held;
     this.held = '';
-    this.connection.write(Buffer.from(text, 'latin1'), false);
+    this.connection.write(latin1Bytes(text), false);
   }
 
   /** Ends the connection after what has been written. */
@@ -721,7 +732,7 @@ export class ServerConnectionImpl extends Http1ConnectionBase implements ServerC
       reply.addLowerCase('content-type', 'text/plain');
       reply.addLowerCase('connection', 'close');
       this.encodeResponseHeaders(s, reply, false);
-      this.encodeResponseData(s, Buffer.from(body, 'latin1'), true);
+      this.encodeResponseData(s, latin1Bytes(body), true);
       s.runResetCallbacks('ProtocolError', error.details);
     }
     // A reply the layer above started and has not finished closes the connection when it ends.
