@@ -50,17 +50,17 @@ const WORKER_INITIAL_OLD_GENERATION_MB = 64;
  * build with and without, `wrk -c64`, one worker). Process-wide, set before the first worker
  * starts; the main thread's later compilations use them too.
  */
-const INLINING_FLAGS = '--max-inlined-bytecode-size=1500 --max-inlined-bytecode-size-cumulative=6000';
+const INLINING_FLAGS = ['--max-inlined-bytecode-size=1500', '--max-inlined-bytecode-size-cumulative=6000'];
 
-let workerHeapsConfigured = false;
+let workerV8Configured = false;
 
 /** V8 settings the workers need (heap sizes, gc(), inlining), applied once before the first one starts. */
-function configureWorkerHeaps(): void {
-  if (workerHeapsConfigured) return;
-  workerHeapsConfigured = true;
+function configureWorkerV8(): void {
+  if (workerV8Configured) return;
+  workerV8Configured = true;
   exposeGcToWorkers();
   v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_GENERATION_MB}`);
-  for (const flag of INLINING_FLAGS.split(' ')) v8.setFlagsFromString(flag);
+  for (const flag of INLINING_FLAGS) v8.setFlagsFromString(flag);
 }
 
 export interface WorkerEvents {
@@ -79,7 +79,7 @@ export class WorkerHandle implements WorkerChannel {
   constructor(init: WorkerInit, events: WorkerEvents) {
     this.index = init.index;
     this.name = `worker_${init.index}`;
-    configureWorkerHeaps();
+    configureWorkerV8();
     this.thread = new Worker(new URL('../exe/worker-entry.ts', import.meta.url), {
       workerData: init,
       name: this.name,
