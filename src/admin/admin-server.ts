@@ -10,6 +10,7 @@
  * that serves only some non-mutating paths of this one, through the same handler objects
  * (Legate's `--admin-readonly-address`). Envoy counterpart: `Server::AdminImpl`.
  */
+import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

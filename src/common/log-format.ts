@@ -26,6 +26,7 @@
  * one neighbouring space, so the default format reads `[time][thread][level][logger] message`
  * rather than `... [:] message`.
  */
+import { Buffer } from 'node:buffer';
 import { MONTH_ABBREVIATIONS, MONTH_NAMES, WEEKDAY_ABBREVIATIONS, WEEKDAY_NAMES } from './calendar.ts';
 
 /** `%l`, indexed by level rank. */

@@ -8,6 +8,7 @@
  * the side-by-side loop this module was measured with. Envoy counterpart:
  * `Random::RandomGeneratorImpl::uuid` (source/common/common/random_generator.cc).
  */
+import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 
 const PER_FILL = 64;

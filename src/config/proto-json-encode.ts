@@ -19,6 +19,7 @@
  * (source/common/protobuf/utility.cc); `ProtobufUtil::FieldMaskUtil::TrimMessage` and the
  * admin's `trimResourceMessage` (which sees through an Any) for the masks.
  */
+import { Buffer } from 'node:buffer';
 import protobuf from 'protobufjs';
 import { isMessage } from './proto-fields.ts';
 import type { ProtoSchema, Type } from './proto-schema.ts';

@@ -15,6 +15,7 @@
  * Envoy counterpart: `MessageUtil::loadFromJson` / `loadFromYaml` (protobuf's
  * JsonStringToMessage) followed by `MessageUtil::validate`.
  */
+import { Buffer } from 'node:buffer';
 import protobuf from 'protobufjs';
 import type { PathStep } from './errors.ts';
 import { fieldStep, type IssueSink, indexStep, keyStep } from './errors.ts';

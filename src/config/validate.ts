@@ -8,6 +8,7 @@
  * a person. Envoy counterpart: the PGV-generated `Validate()` methods, called by
  * `MessageUtil::validate`.
  */
+import { Buffer } from 'node:buffer';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { IssueSink, PathStep } from './errors.ts';
 import type { ProtoValue } from './types.ts';

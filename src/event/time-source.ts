@@ -11,6 +11,7 @@
  * (source/common/common/utility.h) and `SimulatedTimeSystem`
  * (test/test_common/simulated_time_system.cc).
  */
+import { performance } from 'node:perf_hooks';
 import type { TimeSource } from './types.ts';
 
 /**

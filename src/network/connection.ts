@@ -15,8 +15,10 @@
  * is mostly still awake for the next; a connection whose pending and queued bytes reach the
  * high watermark writes at once. Envoy counterpart: `Network::ConnectionImpl`, `FilterManagerImpl`.
  */
+import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 import { clearArray } from '../common/array.ts';
+import { markFieldsMutable } from '../common/mutable-fields.ts';
 import { noteBytesRead } from '../event/read-volume-gc.ts';
 import type { Dispatcher, SchedulableCallback } from '../event/types.ts';
 import type { SocketReader } from './socket-reader.ts';
@@ -69,6 +71,9 @@ function writeBatchOf(dispatcher: Dispatcher): WriteBatch {
   }
   return batch;
 }
+
+/** Fields only a close or an error changes: see `src/common/mutable-fields.ts`. */
+let connectionFieldsMarked = false;
 
 export class ConnectionImpl implements Connection, FilterManager, ReadFilterCallbacks {
   readonly id: number;
@@ -123,6 +128,10 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     socket.on('close', this.onSocketClose);
     // A client connection (upstream) reports `Connected` once the handshake is done.
     if (socket.connecting) socket.once('connect', this.onSocketConnect);
+    if (!connectionFieldsMarked) {
+      connectionFieldsMarked = true;
+      markFieldsMutable(this, { failureReason: 'ECONNRESET', localClose: true, pendingEndStream: true });
+    }
   }
 
   /** True while a client connection is still connecting. */

@@ -24,6 +24,7 @@
  * the socket's `'end'` event. Envoy counterpart: the `Buffer::OwnedImpl` that
  * `RawBufferSocket::doRead` reads into.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 
 /** The size of every read buffer: Node's own read size. */

@@ -26,6 +26,7 @@
  * Differences from Envoy: mirror fractions use their default value; without `x-forwarded-proto` Envoy matches no route at all, Legate
  * skips only the `require_tls` check (the connection manager always sets the header).
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { FormatterContext } from '../access-log/types.ts';
 import { durationMs } from '../config/durations.ts';

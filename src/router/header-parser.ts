@@ -15,6 +15,7 @@
  * then are overwrites and additions applied, so one entry never sees another's result.
  * Envoy counterpart: `Router::HeaderParser` (source/common/router/header_parser.cc).
  */
+import { Buffer } from 'node:buffer';
 import { compileFormat } from '../access-log/formatter.ts';
 import type { Formatter, FormatterContext } from '../access-log/types.ts';
 import {

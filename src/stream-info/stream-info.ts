@@ -6,6 +6,7 @@
  * later, the HTTP connection manager and router; read by the access-log formatter.
  * Envoy counterpart: `StreamInfo::StreamInfoImpl` and `ResponseFlag` (envoy/stream_info).
  */
+import { markFieldsMutable } from '../common/mutable-fields.ts';
 
 /** Envoy's response flags, long name -> the short letters access logs print. */
 export const RESPONSE_FLAGS = {
@@ -54,6 +55,9 @@ export interface UpstreamInfo {
 
 const NO_FLAGS: ReadonlySet<ResponseFlag> = new Set();
 
+/** Fields only a failure changes: see `src/common/mutable-fields.ts`. */
+let fieldsMarked = false;
+
 export class StreamInfo {
   /** Wall-clock start, ms since the epoch (for %START_TIME%). */
   readonly startTimeMs: number;
@@ -88,6 +92,10 @@ export class StreamInfo {
   constructor(startTimeMs: number, startMonotonicMs: number) {
     this.startTimeMs = startTimeMs;
     this.startMonotonicMs = startMonotonicMs;
+    if (!fieldsMarked) {
+      fieldsMarked = true;
+      markFieldsMutable(this, { flags: NO_FLAGS, connectionTerminationDetails: '-' });
+    }
   }
 
   /** The flags set, in the order they were set. */

@@ -27,6 +27,7 @@
 
 import type { AccessLogInstance, FormatterContext } from '../../access-log/types.ts';
 import { removeIndex } from '../../common/array.ts';
+import { markFieldsMutable } from '../../common/mutable-fields.ts';
 import { type DeadlineTimer, type DeadlineTimerPool, deadlineTimerPool } from '../../event/deadline-timer.ts';
 import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
@@ -106,6 +107,10 @@ const NONE: readonly string[] = [];
 const CONTINUE_HEADERS = HeaderMapImpl.of([[':status', '100']]);
 
 /** One request and its response. */
+/** Fields only a close, a reset or an error changes: see `src/common/mutable-fields.ts`. */
+let streamFieldsMarked = false;
+let connectionManagerFieldsMarked = false;
+
 export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterManagerCallbacks {
   private readonly cm: ConnectionManagerImpl;
   private readonly config: ConnectionManagerConfig;
@@ -149,6 +154,10 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     this.downstreamLocalPort = connection.localPort;
     this.filterManager = new FilterManager(this, cm.bufferLimit);
     encoder.getStream().addCallbacks(this);
+    if (!streamFieldsMarked) {
+      streamFieldsMarked = true;
+      markFieldsMutable(this, { peerDisconnected: true, sawConnectionClose: true });
+    }
 
     const stats = config.stats;
     stats.downstreamRqTotal.inc();
@@ -680,6 +689,17 @@ export class ConnectionManagerImpl
     this.dateProvider = dateProviderFor(config.dispatcher);
     this.streamIdleTimers = deadlineTimerPool(config.dispatcher, 'http.stream_idle');
     this.bufferLimit = config.bufferLimitBytes;
+    if (!connectionManagerFieldsMarked) {
+      connectionManagerFieldsMarked = true;
+      markFieldsMutable(this, {
+        remoteClose: true,
+        peerHalfClosed: true,
+        streamCutByClose: true,
+        closed: true,
+        closing: true,
+        codecFailed: true,
+      });
+    }
   }
 
   // --- ReadFilter

@@ -18,6 +18,7 @@
  * `ActiveStreamEncoderFilter` (source/common/http/filter_manager.cc).
  */
 
+import { Buffer } from 'node:buffer';
 import type { AccessLogInstance } from '../../access-log/types.ts';
 import { removeIndex } from '../../common/array.ts';
 import type { Dispatcher } from '../../event/types.ts';

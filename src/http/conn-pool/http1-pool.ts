@@ -24,6 +24,7 @@
 
 import { constants } from 'node:os';
 import { removeIndex } from '../../common/array.ts';
+import { markFieldsMutable } from '../../common/mutable-fields.ts';
 import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, SchedulableCallback, Timer } from '../../event/types.ts';
 import type { ConnectionImpl } from '../../network/connection.ts';
@@ -83,6 +84,10 @@ type ClientState = typeof CONNECTING | typeof READY | typeof BUSY | typeof CLOSE
  * codec stream's callbacks, so the pool sees how the stream ends and the router gets
  * Envoy's reset semantics. Dead once `done`: later calls are ignored.
  */
+/** Fields only a reset, a close or a timeout changes: see `src/common/mutable-fields.ts`. */
+let streamFieldsMarked = false;
+let clientFieldsMarked = false;
+
 class ActiveStream
   implements RequestEncoder, Stream, ResponseDecoder, StreamCallbacks, UpstreamConnectionInfo
 {
@@ -105,6 +110,10 @@ class ActiveStream
     this.decoder = decoder;
     this.localAddress = client.localAddress;
     this.previousStreams = client.streamsServed;
+    if (!streamFieldsMarked) {
+      streamFieldsMarked = true;
+      markFieldsMutable(this, { detached: true });
+    }
   }
 
   // --- RequestEncoder (the router)
@@ -280,6 +289,15 @@ class ActiveClient implements ReadFilter, WriteFilter, ConnectionCallbacks, Clie
     this.connectStartMs = pool.dispatcher.updateApproximateMonotonicTime();
     this.connectTimer = pool.dispatcher.createTimer(() => this.onConnectTimeout());
     this.connectTimer.enableTimer(pool.cluster.data.connectTimeoutMs);
+    if (!clientFieldsMarked) {
+      clientFieldsMarked = true;
+      markFieldsMutable(this, {
+        draining: true,
+        timedOut: true,
+        remoteHalfClosed: true,
+        closedWithActiveStream: true,
+      });
+    }
   }
 
   /** Counts a new stream; true when it is the last one `max_requests_per_connection` allows. */

@@ -7,6 +7,7 @@
  * key string for it and the special-header checks compare constants. Envoy counterpart: the
  * character tables of `source/common/http/header_utility.cc` and balsa's `kValidCharacters`.
  */
+import { Buffer } from 'node:buffer';
 
 export const CR = 13;
 export const LF = 10;

@@ -34,7 +34,9 @@
  * `ClientConnectionImpl`, `StreamEncoderImpl`), the HTTP/1 keep-alive rules of
  * `conn_manager_impl.cc`, and `header_formatter.cc`.
  */
+import { Buffer } from 'node:buffer';
 import { clearArray, removeIndex } from '../../common/array.ts';
+import { markFieldsMutable } from '../../common/mutable-fields.ts';
 import type { SchedulableCallback } from '../../event/types.ts';
 import type { Connection, ConnectionCallbacks, ConnectionEvent } from '../../network/types.ts';
 import { HeaderMapImpl } from '../header-map.ts';
@@ -167,6 +169,12 @@ class StreamBase implements Stream {
  * What both codecs share: the parser, held output and its flush, header key formatting, the
  * events of one read waiting to be delivered, and the connection callbacks.
  */
+/**
+ * Codec classes whose close-only fields are marked (see `src/common/mutable-fields.ts`); each
+ * subclass is a class of its own to V8.
+ */
+const fieldsMarked = new Set<object>();
+
 abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCallbacks {
   protected readonly connection: Connection;
   protected readonly settings: Http1Settings;
@@ -189,6 +197,10 @@ abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCall
     this.parser = new Http1Parser(type, this, settings);
     this.flushCallback = connection.dispatcher.createSchedulableCallback(() => this.flushHeld());
     connection.addConnectionCallbacks(this);
+    if (!fieldsMarked.has(new.target)) {
+      fieldsMarked.add(new.target);
+      markFieldsMutable(this, { closed: true });
+    }
   }
 
   // --- Http1ParserHandler (the parts both sides share)

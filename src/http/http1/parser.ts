@@ -32,6 +32,7 @@
  * Envoy counterpart: `source/common/http/http1/balsa_parser.cc` with the checks of
  * `codec_impl.cc` (`onHeadersCompleteImpl`, `handlePath`, `checkProtocolVersion`).
  */
+import { Buffer } from 'node:buffer';
 import { clearArray } from '../../common/array.ts';
 import { HeaderMapImpl, lowerCaseKey } from '../header-map.ts';
 import {

@@ -7,6 +7,7 @@
  * them. Envoy counterpart: none (c-ares' ares_create_query / ares_addrinfo parsing).
  * RFC 1035 sections 4.1 and 4.2.2.
  */
+import { Buffer } from 'node:buffer';
 import type { AddressFamily, DnsAnswer } from './types.ts';
 
 /** An answer with no records (NXDOMAIN or NODATA). */

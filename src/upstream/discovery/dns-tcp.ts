@@ -10,6 +10,7 @@
  * (source/extensions/network/dns_resolver/cares/dns_impl.cc, `defaultAresOptions`).
  * RFC 1035 section 4.2.2, RFC 7766.
  */
+import { Buffer } from 'node:buffer';
 import { randomInt } from 'node:crypto';
 import { createConnection } from 'node:net';
 import type { Dispatcher } from '../../event/types.ts';

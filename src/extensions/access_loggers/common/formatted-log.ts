@@ -9,6 +9,7 @@
  * common/access_log_base.cc, file/file_access_log_impl.cc) and
  * `SubstitutionFormatStringUtils::fromProtoConfig`.
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { compileFormat, compileJsonFormat } from '../../../access-log/formatter.ts';
 import type {
