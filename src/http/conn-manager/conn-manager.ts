@@ -631,16 +631,46 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     if (this.successfulUpgrade) stats.downstreamCxUpgradesActive.dec();
 
     const fm = this.filterManager;
-    const ctx: FormatterContext = {
-      streamInfo: info,
-      requestHeaders: fm.requestHeaders ?? undefined,
-      responseHeaders: fm.responseHeaders ?? undefined,
-      responseTrailers: fm.responseTrailers ?? undefined,
-    };
+    const ctx = new StreamLogContext(info, fm.requestHeaders, fm.responseHeaders, fm.responseTrailers);
     writeLogs(this.config.accessLogs, ctx);
     const filterLogs = fm.filterAccessLogs();
     if (filterLogs !== null) writeLogs(filterLogs, ctx);
     fm.destroyFilters();
+  }
+}
+
+let logContextFieldsMarked = false;
+
+/**
+ * What a finished stream's access logs read. A class rather than a literal so that its header
+ * fields can be marked (`src/common/mutable-fields.ts`): they hold header maps on nearly every
+ * request, and the first stream to end without response headers (a reset) would otherwise
+ * widen the fields' type and throw away the optimized read path that builds this object.
+ */
+class StreamLogContext implements FormatterContext {
+  readonly streamInfo: StreamInfo;
+  readonly requestHeaders: HeaderMap | undefined;
+  readonly responseHeaders: HeaderMap | undefined;
+  readonly responseTrailers: HeaderMap | undefined;
+
+  constructor(
+    streamInfo: StreamInfo,
+    requestHeaders: HeaderMap | null,
+    responseHeaders: HeaderMap | null,
+    responseTrailers: HeaderMap | null,
+  ) {
+    this.streamInfo = streamInfo;
+    this.requestHeaders = requestHeaders ?? undefined;
+    this.responseHeaders = responseHeaders ?? undefined;
+    this.responseTrailers = responseTrailers ?? undefined;
+    if (!logContextFieldsMarked) {
+      logContextFieldsMarked = true;
+      markFieldsMutable(this, {
+        requestHeaders: undefined,
+        responseHeaders: undefined,
+        responseTrailers: undefined,
+      });
+    }
   }
 }
 
