@@ -31,10 +31,14 @@ describe('markFieldsMutable', () => {
       console.log('--- first change');
       a.closedMarked = true; b.closedPlain = true;
     `;
-    const child = spawnSync(process.execPath, ['--trace-generalization', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--trace-generalization', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     assert.equal(child.status, 0, child.stderr);
     const afterChange = child.stdout.slice(child.stdout.indexOf('--- first change'));
     assert.match(afterChange, /closedPlain:.*const\}->.*mutable\}/);
