@@ -11,17 +11,32 @@
  * code and recompiles ~1 s of TurboFan work while it serves (in `npm run bench` that was the
  * first measured window after the warm-up, p99 ~20 ms). Changing the field once, on the first
  * object of the class and before anything is optimized, makes it an ordinary mutable field
- * from the start; the object gets its value back.
- *
- * Call from a constructor, once per class (callers keep a module-level flag, so later objects
- * pay one load of it). `values` names each field with a value it can take other than its
- * initial one.
+ * from the start; the object gets its value back. The same store widens a field's recorded
+ * type (a field that always held a header map, then `undefined`).
  */
-export function markFieldsMutable(obj: object, values: Readonly<Record<string, unknown>>): void {
-  const target = obj as Record<string, unknown>;
-  for (const key of Object.keys(values)) {
-    const initial = target[key];
-    target[key] = values[key];
-    target[key] = initial;
+export class MutableFields {
+  private readonly values: Readonly<Record<string, unknown>>;
+  /** Constructors whose first object was marked (a subclass is a class of its own to V8). */
+  private readonly marked: unknown[] = [];
+
+  /** `values` names each field with a value it can take other than its initial one. */
+  constructor(values: Readonly<Record<string, unknown>>) {
+    this.values = values;
+  }
+
+  /**
+   * Marks the fields on the first object of each class; call from the constructor, after the
+   * fields are initialized. Later objects pay a look at a list of one or two constructors.
+   */
+  mark(obj: object): void {
+    const cls = obj.constructor;
+    if (this.marked.includes(cls)) return;
+    this.marked.push(cls);
+    const target = obj as Record<string, unknown>;
+    for (const key of Object.keys(this.values)) {
+      const initial = target[key];
+      target[key] = this.values[key];
+      target[key] = initial;
+    }
   }
 }

@@ -18,7 +18,7 @@
 import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 import { clearArray } from '../common/array.ts';
-import { markFieldsMutable } from '../common/mutable-fields.ts';
+import { MutableFields } from '../common/mutable-fields.ts';
 import { noteBytesRead } from '../event/read-volume-gc.ts';
 import type { Dispatcher, SchedulableCallback } from '../event/types.ts';
 import type { SocketReader } from './socket-reader.ts';
@@ -72,8 +72,12 @@ function writeBatchOf(dispatcher: Dispatcher): WriteBatch {
   return batch;
 }
 
-/** Fields only a close or an error changes: see `src/common/mutable-fields.ts`. */
-let connectionFieldsMarked = false;
+/** Fields only a close or an error changes (see `src/common/mutable-fields.ts`). */
+const CLOSE_FIELDS = new MutableFields({
+  failureReason: 'ECONNRESET',
+  localClose: true,
+  pendingEndStream: true,
+});
 
 export class ConnectionImpl implements Connection, FilterManager, ReadFilterCallbacks {
   readonly id: number;
@@ -128,10 +132,7 @@ export class ConnectionImpl implements Connection, FilterManager, ReadFilterCall
     socket.on('close', this.onSocketClose);
     // A client connection (upstream) reports `Connected` once the handshake is done.
     if (socket.connecting) socket.once('connect', this.onSocketConnect);
-    if (!connectionFieldsMarked) {
-      connectionFieldsMarked = true;
-      markFieldsMutable(this, { failureReason: 'ECONNRESET', localClose: true, pendingEndStream: true });
-    }
+    CLOSE_FIELDS.mark(this);
   }
 
   /** True while a client connection is still connecting. */

@@ -6,7 +6,7 @@
  * later, the HTTP connection manager and router; read by the access-log formatter.
  * Envoy counterpart: `StreamInfo::StreamInfoImpl` and `ResponseFlag` (envoy/stream_info).
  */
-import { markFieldsMutable } from '../common/mutable-fields.ts';
+import { MutableFields } from '../common/mutable-fields.ts';
 
 /** Envoy's response flags, long name -> the short letters access logs print. */
 export const RESPONSE_FLAGS = {
@@ -55,8 +55,8 @@ export interface UpstreamInfo {
 
 const NO_FLAGS: ReadonlySet<ResponseFlag> = new Set();
 
-/** Fields only a failure changes: see `src/common/mutable-fields.ts`. */
-let fieldsMarked = false;
+/** Fields only a failure changes (see `src/common/mutable-fields.ts`). */
+const FAILURE_FIELDS = new MutableFields({ flags: NO_FLAGS, connectionTerminationDetails: '-' });
 
 export class StreamInfo {
   /** Wall-clock start, ms since the epoch (for %START_TIME%). */
@@ -92,10 +92,7 @@ export class StreamInfo {
   constructor(startTimeMs: number, startMonotonicMs: number) {
     this.startTimeMs = startTimeMs;
     this.startMonotonicMs = startMonotonicMs;
-    if (!fieldsMarked) {
-      fieldsMarked = true;
-      markFieldsMutable(this, { flags: NO_FLAGS, connectionTerminationDetails: '-' });
-    }
+    FAILURE_FIELDS.mark(this);
   }
 
   /** The flags set, in the order they were set. */

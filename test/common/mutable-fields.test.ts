@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { markFieldsMutable } from '../../src/common/mutable-fields.ts';
+import { MutableFields } from '../../src/common/mutable-fields.ts';
 
-describe('markFieldsMutable', () => {
+describe('MutableFields', () => {
   it('leaves every field with the value it had', () => {
+    const fields = new MutableFields({ closed: true, reason: 'ECONNRESET', detail: 'x' });
     class Flags {
       closed = false;
       reason = '';
       detail: string | null = null;
       constructor() {
-        markFieldsMutable(this, { closed: true, reason: 'ECONNRESET', detail: 'x' });
+        fields.mark(this);
       }
     }
     const f = new Flags();
@@ -24,12 +25,14 @@ describe('markFieldsMutable', () => {
     // V8's own trace says when a field goes from constant to mutable; a marked field does so
     // in the constructor, before anything runs optimized, and never at the first real change.
     const script = `
-      const { markFieldsMutable } = await import(${JSON.stringify(new URL('../../src/common/mutable-fields.ts', import.meta.url).href)});
-      class Marked { closedMarked = false; constructor() { markFieldsMutable(this, { closedMarked: true }); } }
+      const { MutableFields } = await import(${JSON.stringify(new URL('../../src/common/mutable-fields.ts', import.meta.url).href)});
+      const fields = new MutableFields({ closedMarked: true });
+      class Marked { closedMarked = false; constructor() { fields.mark(this); } }
+      class MarkedToo extends Marked {}
       class Plain { closedPlain = false; }
-      const a = new Marked(); const b = new Plain();
+      const a = new Marked(); const b = new Plain(); const c = new MarkedToo();
       console.log('--- first change');
-      a.closedMarked = true; b.closedPlain = true;
+      a.closedMarked = true; b.closedPlain = true; c.closedMarked = true;
     `;
     const child = spawnSync(
       process.execPath,

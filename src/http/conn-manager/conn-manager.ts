@@ -27,7 +27,7 @@
 
 import type { AccessLogInstance, FormatterContext } from '../../access-log/types.ts';
 import { removeIndex } from '../../common/array.ts';
-import { markFieldsMutable } from '../../common/mutable-fields.ts';
+import { MutableFields } from '../../common/mutable-fields.ts';
 import { type DeadlineTimer, type DeadlineTimerPool, deadlineTimerPool } from '../../event/deadline-timer.ts';
 import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, Timer } from '../../event/types.ts';
@@ -106,11 +106,24 @@ const NONE: readonly string[] = [];
 
 const CONTINUE_HEADERS = HeaderMapImpl.of([[':status', '100']]);
 
-/** One request and its response. */
-/** Fields only a close, a reset or an error changes: see `src/common/mutable-fields.ts`. */
-let streamFieldsMarked = false;
-let connectionManagerFieldsMarked = false;
+/** Fields only a close, a reset or an error changes (see `src/common/mutable-fields.ts`). */
+const STREAM_CLOSE_FIELDS = new MutableFields({ peerDisconnected: true, sawConnectionClose: true });
+const CONNECTION_CLOSE_FIELDS = new MutableFields({
+  remoteClose: true,
+  peerHalfClosed: true,
+  streamCutByClose: true,
+  closed: true,
+  closing: true,
+  codecFailed: true,
+});
+/** Header fields that hold a map on nearly every request and none on a reset. */
+const LOG_CONTEXT_FIELDS = new MutableFields({
+  requestHeaders: undefined,
+  responseHeaders: undefined,
+  responseTrailers: undefined,
+});
 
+/** One request and its response. */
 export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterManagerCallbacks {
   private readonly cm: ConnectionManagerImpl;
   private readonly config: ConnectionManagerConfig;
@@ -154,10 +167,7 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
     this.downstreamLocalPort = connection.localPort;
     this.filterManager = new FilterManager(this, cm.bufferLimit);
     encoder.getStream().addCallbacks(this);
-    if (!streamFieldsMarked) {
-      streamFieldsMarked = true;
-      markFieldsMutable(this, { peerDisconnected: true, sawConnectionClose: true });
-    }
+    STREAM_CLOSE_FIELDS.mark(this);
 
     const stats = config.stats;
     stats.downstreamRqTotal.inc();
@@ -639,8 +649,6 @@ export class ActiveStream implements RequestDecoder, StreamCallbacks, FilterMana
   }
 }
 
-let logContextFieldsMarked = false;
-
 /**
  * What a finished stream's access logs read. A class rather than a literal so that its header
  * fields can be marked (`src/common/mutable-fields.ts`): they hold header maps on nearly every
@@ -663,14 +671,7 @@ class StreamLogContext implements FormatterContext {
     this.requestHeaders = requestHeaders ?? undefined;
     this.responseHeaders = responseHeaders ?? undefined;
     this.responseTrailers = responseTrailers ?? undefined;
-    if (!logContextFieldsMarked) {
-      logContextFieldsMarked = true;
-      markFieldsMutable(this, {
-        requestHeaders: undefined,
-        responseHeaders: undefined,
-        responseTrailers: undefined,
-      });
-    }
+    LOG_CONTEXT_FIELDS.mark(this);
   }
 }
 
@@ -719,17 +720,7 @@ export class ConnectionManagerImpl
     this.dateProvider = dateProviderFor(config.dispatcher);
     this.streamIdleTimers = deadlineTimerPool(config.dispatcher, 'http.stream_idle');
     this.bufferLimit = config.bufferLimitBytes;
-    if (!connectionManagerFieldsMarked) {
-      connectionManagerFieldsMarked = true;
-      markFieldsMutable(this, {
-        remoteClose: true,
-        peerHalfClosed: true,
-        streamCutByClose: true,
-        closed: true,
-        closing: true,
-        codecFailed: true,
-      });
-    }
+    CONNECTION_CLOSE_FIELDS.mark(this);
   }
 
   // --- ReadFilter

@@ -24,7 +24,7 @@
 
 import { constants } from 'node:os';
 import { removeIndex } from '../../common/array.ts';
-import { markFieldsMutable } from '../../common/mutable-fields.ts';
+import { MutableFields } from '../../common/mutable-fields.ts';
 import { IdleTimeout } from '../../event/idle-timeout.ts';
 import type { Dispatcher, SchedulableCallback, Timer } from '../../event/types.ts';
 import type { ConnectionImpl } from '../../network/connection.ts';
@@ -79,15 +79,20 @@ const BUSY = 2;
 const CLOSED = 3;
 type ClientState = typeof CONNECTING | typeof READY | typeof BUSY | typeof CLOSED;
 
+/** Fields only a reset, a close or a timeout changes (see `src/common/mutable-fields.ts`). */
+const STREAM_RESET_FIELDS = new MutableFields({ detached: true });
+const CLIENT_CLOSE_FIELDS = new MutableFields({
+  draining: true,
+  timedOut: true,
+  remoteHalfClosed: true,
+  closedWithActiveStream: true,
+});
+
 /**
  * One request's stream on a connection: the router's encoder, the codec's decoder and the
  * codec stream's callbacks, so the pool sees how the stream ends and the router gets
  * Envoy's reset semantics. Dead once `done`: later calls are ignored.
  */
-/** Fields only a reset, a close or a timeout changes: see `src/common/mutable-fields.ts`. */
-let streamFieldsMarked = false;
-let clientFieldsMarked = false;
-
 class ActiveStream
   implements RequestEncoder, Stream, ResponseDecoder, StreamCallbacks, UpstreamConnectionInfo
 {
@@ -110,10 +115,7 @@ class ActiveStream
     this.decoder = decoder;
     this.localAddress = client.localAddress;
     this.previousStreams = client.streamsServed;
-    if (!streamFieldsMarked) {
-      streamFieldsMarked = true;
-      markFieldsMutable(this, { detached: true });
-    }
+    STREAM_RESET_FIELDS.mark(this);
   }
 
   // --- RequestEncoder (the router)
@@ -289,15 +291,7 @@ class ActiveClient implements ReadFilter, WriteFilter, ConnectionCallbacks, Clie
     this.connectStartMs = pool.dispatcher.updateApproximateMonotonicTime();
     this.connectTimer = pool.dispatcher.createTimer(() => this.onConnectTimeout());
     this.connectTimer.enableTimer(pool.cluster.data.connectTimeoutMs);
-    if (!clientFieldsMarked) {
-      clientFieldsMarked = true;
-      markFieldsMutable(this, {
-        draining: true,
-        timedOut: true,
-        remoteHalfClosed: true,
-        closedWithActiveStream: true,
-      });
-    }
+    CLIENT_CLOSE_FIELDS.mark(this);
   }
 
   /** Counts a new stream; true when it is the last one `max_requests_per_connection` allows. */

@@ -36,7 +36,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { clearArray, removeIndex } from '../../common/array.ts';
-import { markFieldsMutable } from '../../common/mutable-fields.ts';
+import { MutableFields } from '../../common/mutable-fields.ts';
 import type { SchedulableCallback } from '../../event/types.ts';
 import type { Connection, ConnectionCallbacks, ConnectionEvent } from '../../network/types.ts';
 import { HeaderMapImpl } from '../header-map.ts';
@@ -165,16 +165,13 @@ class StreamBase implements Stream {
   }
 }
 
+/** A field only a close changes (see `src/common/mutable-fields.ts`). */
+const CLOSE_FIELDS = new MutableFields({ closed: true });
+
 /**
  * What both codecs share: the parser, held output and its flush, header key formatting, the
  * events of one read waiting to be delivered, and the connection callbacks.
  */
-/**
- * Codec classes whose close-only fields are marked (see `src/common/mutable-fields.ts`); each
- * subclass is a class of its own to V8.
- */
-const fieldsMarked = new Set<object>();
-
 abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCallbacks {
   protected readonly connection: Connection;
   protected readonly settings: Http1Settings;
@@ -197,10 +194,7 @@ abstract class Http1ConnectionBase implements Http1ParserHandler, ConnectionCall
     this.parser = new Http1Parser(type, this, settings);
     this.flushCallback = connection.dispatcher.createSchedulableCallback(() => this.flushHeld());
     connection.addConnectionCallbacks(this);
-    if (!fieldsMarked.has(new.target)) {
-      fieldsMarked.add(new.target);
-      markFieldsMutable(this, { closed: true });
-    }
+    CLOSE_FIELDS.mark(this);
   }
 
   // --- Http1ParserHandler (the parts both sides share)
